@@ -32,12 +32,6 @@ const quantity = z
   .string()
   .regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/, 'must be a Kubernetes quantity such as 1Gi');
 
-const storage = z.strictObject({ data: quantity.optional(), backup: quantity.optional() });
-const images = z.strictObject({
-  postgres: z.string().min(1).optional(),
-  exporter: z.string().min(1).optional(),
-  pgbackrest: z.string().min(1).optional(),
-});
 const port = z.number().int().min(1).max(65535);
 
 const memberSchema = z.strictObject({
@@ -46,6 +40,8 @@ const memberSchema = z.strictObject({
   kind: z.enum(['pgo', 'external']).default('pgo'),
   /** PGO members: the namespace of the cluster (defaults to the stack's `namespace`). */
   namespace: z.string().optional(),
+  /** PGO members: the kubeconfig context of the Kubernetes cluster it runs in (default: the current one). */
+  kubeContext: z.string().min(1).optional(),
   /** Where Pulumi connects (admin endpoint). PGO default: `<name>-primary.<namespace>.svc`. */
   host: z.string().min(1).optional(),
   port: port.optional(),
@@ -62,8 +58,11 @@ const memberSchema = z.strictObject({
   replicationSslmode: sslmode.optional(),
   /** Path, on each subscriber's server, of the CA file (PGO default `/pgconf/tls/ca.crt`). */
   replicationSslrootcert: z.string().min(1).optional(),
-  storage: storage.optional(),
-  images: images.optional(),
+  postgresImage: z.string().min(1).optional(),
+  exporterImage: z.string().min(1).optional(),
+  pgbackrestImage: z.string().min(1).optional(),
+  dataStorage: quantity.optional(),
+  backupStorage: quantity.optional(),
 });
 
 const rawSchema = z.strictObject({
@@ -75,8 +74,11 @@ const rawSchema = z.strictObject({
     .min(14, 'datemultirange needs PostgreSQL 14 or newer')
     .max(17)
     .default(14),
-  images: images.default({}),
-  storage: storage.default({}),
+  postgresImage: z.string().min(1).default(DEFAULT_IMAGES.postgres),
+  exporterImage: z.string().min(1).default(DEFAULT_IMAGES.exporter),
+  pgbackrestImage: z.string().min(1).default(DEFAULT_IMAGES.pgbackrest),
+  dataStorage: quantity.default('1Gi'),
+  backupStorage: quantity.default('1Gi'),
   database: z.string().min(1).default('postgres'),
   table: z.string().default('hippos'),
   partitionTemplate: z.string().default('{member}'),
@@ -85,6 +87,8 @@ const rawSchema = z.strictObject({
   syncTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
   partitionDeletion: z.enum(['detach', 'keep', 'drop']).default('detach'),
   monitoring: z.boolean().default(true),
+  /** Keep a PostgresCluster in Kubernetes when its member leaves the config (a typo must not delete a database). */
+  retainClusters: z.boolean().default(true),
 });
 
 export type RawConfig = z.input<typeof rawSchema>;
@@ -102,6 +106,8 @@ export interface MemberConfig {
   kind: 'pgo' | 'external';
   /** Kubernetes namespace (PGO members). */
   namespace: string;
+  /** kubeconfig context (PGO members); undefined: the ambient one. */
+  kubeContext?: string;
   /** Admin role Pulumi connects as. */
   user: string;
   admin: Endpoint;
@@ -122,6 +128,7 @@ export interface FederationConfig {
   syncTimeoutSeconds: number;
   partitionDeletion: 'detach' | 'keep' | 'drop';
   monitoring: boolean;
+  retainClusters: boolean;
 }
 
 /** A config error that names the key and the fix. */
@@ -133,6 +140,15 @@ export class ConfigError extends Error {
 }
 
 const SQL_NAME = /^[a-z_][a-z0-9_]*$/;
+const PGO_ONLY_KEYS = [
+  'namespace',
+  'kubeContext',
+  'postgresImage',
+  'exporterImage',
+  'pgbackrestImage',
+  'dataStorage',
+  'backupStorage',
+] as const;
 
 function keyPath(path: PropertyKey[]): string {
   return path.reduce<string>(
@@ -224,12 +240,10 @@ export function parseFederationConfig(raw: Record<string, unknown>): FederationC
     if (m.kind === 'external' && m.host === undefined) {
       problems.push(`${CONFIG_NAMESPACE}:members[${i}].host: external member "${m.name}" needs a host`);
     }
-    if (
-      m.kind === 'external' &&
-      (m.namespace !== undefined || m.storage !== undefined || m.images !== undefined)
-    ) {
+    const pgoOnly = PGO_ONLY_KEYS.filter((key) => m[key] !== undefined);
+    if (m.kind === 'external' && pgoOnly.length > 0) {
       problems.push(
-        `${CONFIG_NAMESPACE}:members[${i}]: namespace, storage and images apply to PGO members only; remove them from external member "${m.name}"`,
+        `${CONFIG_NAMESPACE}:members[${i}]: ${pgoOnly.join(', ')} apply to PGO members only; remove them from external member "${m.name}"`,
       );
     }
   });
@@ -268,17 +282,15 @@ export function parseFederationConfig(raw: Record<string, unknown>): FederationC
       name: m.name,
       kind: m.kind,
       namespace,
+      ...(m.kubeContext !== undefined ? { kubeContext: m.kubeContext } : {}),
       user: m.user ?? 'postgres',
       admin,
       replication,
-      storage: {
-        data: m.storage?.data ?? cfg.storage.data ?? '1Gi',
-        backup: m.storage?.backup ?? cfg.storage.backup ?? '1Gi',
-      },
+      storage: { data: m.dataStorage ?? cfg.dataStorage, backup: m.backupStorage ?? cfg.backupStorage },
       images: {
-        postgres: m.images?.postgres ?? cfg.images.postgres ?? DEFAULT_IMAGES.postgres,
-        exporter: m.images?.exporter ?? cfg.images.exporter ?? DEFAULT_IMAGES.exporter,
-        pgbackrest: m.images?.pgbackrest ?? cfg.images.pgbackrest ?? DEFAULT_IMAGES.pgbackrest,
+        postgres: m.postgresImage ?? cfg.postgresImage,
+        exporter: m.exporterImage ?? cfg.exporterImage,
+        pgbackrest: m.pgbackrestImage ?? cfg.pgbackrestImage,
       },
     };
   });
@@ -295,6 +307,7 @@ export function parseFederationConfig(raw: Record<string, unknown>): FederationC
     syncTimeoutSeconds: cfg.syncTimeoutSeconds,
     partitionDeletion: cfg.partitionDeletion,
     monitoring: cfg.monitoring,
+    retainClusters: cfg.retainClusters,
   };
 }
 

@@ -77,10 +77,15 @@ export function tableSql(cfg: FederationConfig): string {
  * The body of `get_node_name()`: over pgnodemx's Kubernetes labels on PGO members (the seed's), the
  * member's own name elsewhere (pgnodemx exists only under PGO).
  */
-export function nodeNameFunctionBody(member: MemberConfig): string {
-  return member.kind === 'pgo'
+export function nodeNameFunctionBody(cfg: FederationConfig, member: MemberConfig): string {
+  return usesPgnodemx(cfg, member)
     ? renderSqlFile('node-name-pgnodemx', {})
     : renderSqlFile('node-name-static', { literals: { member: member.name } });
+}
+
+/** PGO preloads pgnodemx only when pgMonitor's exporter is on (`monitoring`). */
+export function usesPgnodemx(cfg: FederationConfig, member: MemberConfig): boolean {
+  return member.kind === 'pgo' && cfg.monitoring;
 }
 
 /** `get_node_name()` as @pulumi/postgresql's Function declares it. */
@@ -93,6 +98,6 @@ export function nodeNameFunction(cfg: FederationConfig, member: MemberConfig) {
     language: 'sql',
     volatility: 'IMMUTABLE',
     securityDefiner: true,
-    body: nodeNameFunctionBody(member),
+    body: nodeNameFunctionBody(cfg, member),
   } as const;
 }

@@ -1,0 +1,12 @@
+/**
+ * pg-federation: N PostgreSQL servers as one active-active federation, declared in stack config.
+ * Everything lives in components/; this file reads the config and exports what a user needs.
+ */
+import { loadConfig } from './components/config';
+import { Federation } from './components/federation';
+
+const { config, passwords } = loadConfig();
+const federation = new Federation('federation', { config, passwords });
+
+/** Per member: admin and replication hosts, its publication and its subscriptions (no secrets). */
+export const members = federation.summary;

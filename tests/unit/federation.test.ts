@@ -1,0 +1,268 @@
+/**
+ * The resource graph under Pulumi mocks: counts, the seed's values, dependencies, and that adding
+ * hippo-south only adds resources.
+ */
+import { strict as assert } from 'node:assert';
+import * as pulumi from '@pulumi/pulumi';
+import { type FederationConfig, parseFederationConfig } from '../../components/config';
+import { Federation } from '../../components/federation';
+import { type Registered, installMocks, registered } from '../support/mocks';
+
+const T = {
+  cluster: 'kubernetes:postgres-operator.crunchydata.com/v1beta1:PostgresCluster',
+  secretPatch: 'kubernetes:core/v1:SecretPatch',
+  provider: 'pulumi:providers:postgresql',
+  extension: 'postgresql:index/extension:Extension',
+  function: 'postgresql:index/function:Function',
+  publication: 'postgresql:index/publication:Publication',
+  partition: 'pulumi-nodejs:dynamic/pg-federation:Partition',
+  subscription: 'pulumi-nodejs:dynamic/pg-federation:Subscription',
+  table: 'pulumi-nodejs:dynamic/pg-federation:FederatedTable',
+};
+
+const SEED = ['hippo-east', 'hippo-central', 'hippo-west'];
+
+async function run(config: FederationConfig, passwords: Record<string, string> = {}) {
+  const resources = installMocks();
+  const federation = new Federation('federation', { config, passwords });
+  const all: pulumi.Resource[] = [...federation.subscriptions.values()];
+  for (const node of federation.nodes.values()) {
+    all.push(
+      node,
+      node.provider,
+      node.nodeNameFunction,
+      node.table,
+      node.publication,
+      ...node.partitions.values(),
+    );
+    if (node.cluster !== undefined) all.push(node.cluster);
+    if (node.secretPatch !== undefined) all.push(node.secretPatch);
+    if (node.extension !== undefined) all.push(node.extension);
+  }
+  await registered(all);
+  return { federation, resources };
+}
+
+function ofType(resources: Registered[], type: string): Registered[] {
+  return resources.filter((r) => r.type === type);
+}
+
+function byName(resources: Registered[], name: string, type?: string): Registered {
+  const found = resources.find((r) => r.name === name && (type === undefined || r.type === type));
+  assert.ok(found, `resource ${name} ${type ?? ''} is registered`);
+  return found;
+}
+
+function counts(resources: Registered[]): Record<string, number> {
+  return Object.fromEntries(Object.entries(T).map(([key, type]) => [key, ofType(resources, type).length]));
+}
+
+describe('Federation (Pulumi mocks)', function () {
+  describe('the seed: three PGO members', function () {
+    let resources: Registered[];
+    let federation: Federation;
+    before(async function () {
+      ({ resources, federation } = await run(
+        parseFederationConfig({ members: SEED.map((name) => ({ name })) }),
+      ));
+    });
+
+    it('declares 3 of each per-member resource, 9 partitions and 6 subscriptions', function () {
+      assert.deepEqual(counts(resources), {
+        cluster: 3,
+        secretPatch: 3,
+        provider: 3,
+        extension: 3,
+        function: 3,
+        publication: 3,
+        partition: 9,
+        subscription: 6,
+        table: 3,
+      });
+    });
+
+    it("declares the seed's PostgresCluster spec with replication settings sized from maxMembers", function () {
+      const east = byName(resources, 'hippo-east', T.cluster);
+      const spec = east.inputs.spec as Record<string, never>;
+      assert.equal(
+        spec.image,
+        'registry.developers.crunchydata.com/crunchydata/crunchy-postgres:centos8-14.0-0',
+      );
+      assert.equal(spec.postgresVersion, 14);
+      assert.deepEqual(spec.users, [{ name: 'postgres' }]);
+      assert.equal(
+        (spec.monitoring as Record<string, Record<string, Record<string, string>>>).pgmonitor.exporter.image,
+        'registry.developers.crunchydata.com/crunchydata/crunchy-postgres-exporter:ubi8-5.0.3-0',
+      );
+      const params = (
+        spec.patroni as { dynamicConfiguration: { postgresql: { parameters: Record<string, number> } } }
+      ).dynamicConfiguration.postgresql.parameters;
+      assert.equal(params.max_replication_slots, 31);
+      assert.equal(params.max_logical_replication_workers, 27);
+      const metadata = east.inputs.metadata as {
+        name: string;
+        namespace: string;
+        annotations: Record<string, string>;
+      };
+      assert.deepEqual(
+        { name: metadata.name, namespace: metadata.namespace },
+        { name: 'hippo-east', namespace: 'postgres-operator' },
+      );
+      assert.equal(
+        metadata.annotations['pulumi.com/waitFor'],
+        'jsonpath={.status.instances[0].readyReplicas}=1',
+      );
+    });
+
+    it("patches PGO's user Secret with its labels, patchForce, a password and its SCRAM verifier", function () {
+      const patch = byName(resources, 'hippo-east-pguser-postgres');
+      const metadata = patch.inputs.metadata as {
+        name: string;
+        labels: Record<string, string>;
+        annotations: Record<string, string>;
+      };
+      assert.equal(metadata.name, 'hippo-east-pguser-postgres');
+      assert.deepEqual(metadata.labels, {
+        'postgres-operator.crunchydata.com/cluster': 'hippo-east',
+        'postgres-operator.crunchydata.com/pguser': 'postgres',
+        'postgres-operator.crunchydata.com/role': 'pguser',
+      });
+      assert.equal(metadata.annotations['pulumi.com/patchForce'], 'true');
+      const data = patch.inputs.data as Record<string, string>;
+      const verifier = Buffer.from(data.verifier ?? '', 'base64').toString();
+      assert.match(
+        verifier,
+        /^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/,
+      );
+      assert.ok(
+        Buffer.from(data.password ?? '', 'base64')
+          .toString()
+          .startsWith('mock-secret-'),
+      );
+      // The cluster is declared after the patch, so PGO starts from our password.
+      assert.ok(byName(resources, 'hippo-east', T.cluster).dependencies.includes(patch.urn));
+    });
+
+    it('connects each provider to the primary service with verify-full and the namespace CA', function () {
+      const provider = byName(resources, 'hippo-central', T.provider);
+      assert.equal(provider.inputs.host, 'hippo-central-primary.postgres-operator.svc');
+      assert.equal(provider.inputs.sslmode, 'verify-full');
+      assert.match(String(provider.inputs.sslrootcert), /hippo-central-root\.crt$/);
+      const cluster = byName(resources, 'hippo-central', T.cluster);
+      assert.ok(resources.some((r) => r.type === T.provider && r.dependencies.includes(cluster.urn)));
+    });
+
+    it('declares get_node_name() over pgnodemx as in the seed, after the extension', function () {
+      const fn = byName(resources, 'hippo-west-get-node-name');
+      assert.equal(fn.inputs.name, 'get_node_name');
+      assert.equal(fn.inputs.volatility, 'IMMUTABLE');
+      assert.equal(fn.inputs.securityDefiner, true);
+      assert.match(
+        String(fn.inputs.body),
+        /kdapi_setof_kv\('labels'\) WHERE key = 'postgres-operator\.crunchydata\.com\/cluster'/,
+      );
+      assert.ok(fn.dependencies.includes(byName(resources, 'hippo-west-pgnodemx').urn));
+    });
+
+    it("publishes each member's own partition, after that partition", function () {
+      const pub = byName(resources, 'hippo-east-publication');
+      assert.equal(pub.inputs.name, 'pub_hippo_east');
+      assert.deepEqual(pub.inputs.tables, ['public.hippo_east']);
+      assert.ok(pub.dependencies.includes(byName(resources, 'hippo-east-partition-hippo-east').urn));
+    });
+
+    it('declares every partition of every member on every member, with its LIST value', function () {
+      const parts = ofType(resources, T.partition).map(
+        (r) => `${String(r.inputs.member)}:${String(r.inputs.partition)}`,
+      );
+      assert.deepEqual(
+        parts.sort(),
+        SEED.flatMap((m) => SEED.map((o) => `${m}:${o.replace('-', '_')}`)).sort(),
+      );
+      const p = byName(resources, 'hippo-west-partition-hippo-east');
+      assert.match(
+        String(p.inputs.createSql),
+        /PARTITION OF "public"\."hippos" \(PRIMARY KEY \(id\)\)\s+FOR VALUES IN \('hippo-east'\)/,
+      );
+      assert.ok(p.dependencies.includes(byName(resources, 'hippo-west-table').urn));
+    });
+
+    it("subscribes every member to every other member's primary with verify-full and the seed's CA path", function () {
+      const subs = ofType(resources, T.subscription);
+      for (const sub of subs) {
+        const { subscriber, publisher, name, publication, conninfo } = sub.inputs as Record<string, string>;
+        assert.equal(name, `sub_${subscriber?.replace('-', '_')}_${publisher?.replace('-', '_')}`);
+        assert.equal(publication, `pub_${publisher?.replace('-', '_')}`);
+        assert.match(
+          conninfo ?? '',
+          new RegExp(
+            `^dbname='postgres' host='${publisher}-primary\\.postgres-operator\\.svc' port='5432' user='postgres' ` +
+              `password='mock-secret-[0-9a-f]+' sslrootcert='/pgconf/tls/ca\\.crt' sslmode='verify-full' connect_timeout='10'$`,
+          ),
+        );
+        // After the subscriber's partition for the publisher and the publisher's publication.
+        assert.ok(sub.dependencies.includes(byName(resources, `${subscriber}-partition-${publisher}`).urn));
+        assert.ok(sub.dependencies.includes(byName(resources, `${publisher}-publication`).urn));
+      }
+      assert.deepEqual(subs.map((s) => s.name).sort(), [
+        'hippo-central-sub-hippo-east',
+        'hippo-central-sub-hippo-west',
+        'hippo-east-sub-hippo-central',
+        'hippo-east-sub-hippo-west',
+        'hippo-west-sub-hippo-central',
+        'hippo-west-sub-hippo-east',
+      ]);
+    });
+
+    it('passes passwords and connection info to every resource as secrets', function () {
+      for (const sub of ofType(resources, T.subscription)) {
+        assert.deepEqual(sub.secretInputs.sort(), ['connection', 'conninfo', 'publisherConnection']);
+      }
+      for (const part of ofType(resources, T.partition)) assert.deepEqual(part.secretInputs, ['connection']);
+      for (const provider of ofType(resources, T.provider))
+        assert.ok(provider.secretInputs.includes('password'));
+      for (const patch of ofType(resources, T.secretPatch)) assert.ok(patch.secretInputs.includes('data'));
+    });
+
+    it('summarizes each member for the stack outputs, without secrets', function () {
+      assert.deepEqual(federation.summary['hippo-east'], {
+        kind: 'pgo',
+        host: 'hippo-east-primary.postgres-operator.svc',
+        replicationHost: 'hippo-east-primary.postgres-operator.svc',
+        publication: 'pub_hippo_east',
+        subscriptions: ['sub_hippo_east_hippo_central', 'sub_hippo_east_hippo_west'],
+      });
+      assert.doesNotMatch(JSON.stringify(federation.summary), /mock-secret|password/);
+    });
+  });
+
+  describe('hippo-south added by one config edit', function () {
+    let three: Registered[];
+    let four: Registered[];
+    before(async function () {
+      ({ resources: three } = await run(parseFederationConfig({ members: SEED.map((name) => ({ name })) })));
+      ({ resources: four } = await run(
+        parseFederationConfig({ members: [...SEED, 'hippo-south'].map((name) => ({ name })) }),
+      ));
+    });
+
+    it('declares 4 clusters, 16 partitions and 12 subscriptions', function () {
+      const c = counts(four);
+      assert.deepEqual([c.cluster, c.partition, c.subscription], [4, 16, 12]);
+    });
+
+    it('keeps the URN and inputs of every resource of the 3-member stack, so preview shows only additions', function () {
+      const after = new Map(four.map((r) => [r.urn, r]));
+      for (const r of three) {
+        const same = after.get(r.urn);
+        assert.ok(same, `${r.urn} is still declared`);
+        assert.deepEqual(same.inputs, r.inputs, `${r.urn} keeps its inputs`);
+      }
+      const before = new Set(three.map((r) => r.urn));
+      const added = four.filter((r) => !before.has(r.urn)).map((r) => r.name);
+      assert.ok(added.length > 0);
+      for (const name of added)
+        assert.match(name, /hippo-south/, `only hippo-south's resources are new (${name})`);
+    });
+  });
+});
