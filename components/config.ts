@@ -151,10 +151,10 @@ const PGO_ONLY_KEYS = [
 ] as const;
 
 function keyPath(path: PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : `${acc}.${String(part)}`),
-    CONFIG_NAMESPACE,
-  );
+  const key = path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
+    .join('');
+  return key === '' ? CONFIG_NAMESPACE : `${CONFIG_NAMESPACE}:${key}`;
 }
 
 /** Parse, default and validate raw stack config. Throws `ConfigError` listing every problem. */

@@ -68,16 +68,25 @@ async function findSubscription(client: Client, name: string): Promise<ExistingS
       };
 }
 
-/** On the publisher: the publication must exist (PostgreSQL 14 does not check at CREATE SUBSCRIPTION). */
-async function checkPublication(inputs: SubscriptionInputs): Promise<void> {
-  await withClient(inputs.publisher, inputs.publisherConnection, async (client) => {
-    const res = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [inputs.publication]);
+/**
+ * On the publisher: the publication must exist (PostgreSQL 14 does not check at CREATE SUBSCRIPTION).
+ * Returns the tables it publishes, as `"schema"."table"`.
+ */
+async function publishedTables(inputs: SubscriptionInputs): Promise<string[]> {
+  return withClient(inputs.publisher, inputs.publisherConnection, async (client) => {
+    const res = await client.query<{ qualified: string | null }>(
+      `SELECT format('%I.%I', t.schemaname, t.tablename) AS qualified
+         FROM pg_publication p LEFT JOIN pg_publication_tables t ON t.pubname = p.pubname
+        WHERE p.pubname = $1`,
+      [inputs.publication],
+    );
     if (res.rowCount === 0) {
       throw new Error(
         `publication ${inputs.publication} does not exist on publisher "${inputs.publisher}"; ` +
           `it is declared by the publisher's member component and must be created first`,
       );
     }
+    return res.rows.flatMap((row) => (row.qualified === null ? [] : [row.qualified]));
   });
 }
 
@@ -139,11 +148,55 @@ async function waitForSync(client: Client, inputs: SubscriptionInputs): Promise<
   }
 }
 
+/**
+ * CREATE SUBSCRIPTION with a full initial copy. The subscriber's copy of the publisher's partition
+ * may already hold rows (the subscription was replaced, or the member left and came back): only the
+ * publisher writes that partition, so its rows are the truth, and the stale copy is emptied in the
+ * same transaction (which commits only if the subscription is created). Without this the copy
+ * would fail on duplicate keys forever. `session_replication_role = replica` lets the federation's
+ * own maintenance past the ownership guards, as replicated changes are.
+ */
+async function createSubscription(
+  client: Client,
+  inputs: SubscriptionInputs,
+  tables: string[],
+): Promise<void> {
+  const pg: typeof import('pg') = require('pg');
+  await client.query('BEGIN');
+  try {
+    await client.query('SET LOCAL session_replication_role = replica');
+    const replaced: string[] = [];
+    for (const table of tables) {
+      const res = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+      const rows = Number(res.rows[0]?.n ?? 0);
+      if (rows > 0) {
+        await client.query(`TRUNCATE ${table}`);
+        replaced.push(`${table} (${rows} rows)`);
+      }
+    }
+    await client.query(
+      `CREATE SUBSCRIPTION ${pg.escapeIdentifier(inputs.name)} CONNECTION ${pg.escapeLiteral(inputs.conninfo)} ` +
+        `PUBLICATION ${pg.escapeIdentifier(inputs.publication)} ` +
+        `WITH (create_slot = false, slot_name = ${pg.escapeLiteral(inputs.slotName)}, copy_data = true)`,
+    );
+    await client.query('COMMIT');
+    if (replaced.length > 0) {
+      report(
+        `subscription ${inputs.name} on "${inputs.subscriber}": the local copy of ${replaced.join(', ')} ` +
+          `was replaced by a full copy from its owner "${inputs.publisher}"`,
+      );
+    }
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
 /** Create or converge the subscription, then wait for its initial sync. Used by create and update. */
 async function ensure(inputs: SubscriptionInputs): Promise<void> {
   const pg: typeof import('pg') = require('pg');
   const ident = pg.escapeIdentifier(inputs.name);
-  await checkPublication(inputs);
+  const tables = await publishedTables(inputs);
   await withClient(inputs.subscriber, inputs.connection, async (client) => {
     const existing = await findSubscription(client, inputs.name);
     if (existing === undefined) {
@@ -156,11 +209,7 @@ async function ensure(inputs: SubscriptionInputs): Promise<void> {
         await pub.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [inputs.slotName]);
       });
       try {
-        await client.query(
-          `CREATE SUBSCRIPTION ${ident} CONNECTION ${pg.escapeLiteral(inputs.conninfo)} ` +
-            `PUBLICATION ${pg.escapeIdentifier(inputs.publication)} ` +
-            `WITH (create_slot = false, slot_name = ${pg.escapeLiteral(inputs.slotName)}, copy_data = true)`,
-        );
+        await createSubscription(client, inputs, tables);
       } catch (err) {
         await withClient(inputs.publisher, inputs.publisherConnection, (pub) =>
           dropOrphanSlot(pub, inputs, `CREATE SUBSCRIPTION failed`),

@@ -1,0 +1,183 @@
+/**
+ * The Subscription provider's lifecycle on real servers: create, no-op diff, connection update in
+ * place, delete with and without its publisher, and convergence after half-done creates.
+ */
+import { strict as assert } from 'node:assert';
+import { replicationConninfo } from '../../components/endpoints';
+import {
+  type SubscriptionInputs,
+  subscriptionProvider as provider,
+} from '../../components/providers/subscription';
+import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { FederationDriver, configFor } from '../support/federationDriver';
+import { captureReports } from '../support/reports';
+
+const SUB = 'sub_hippo_east_hippo_west';
+
+async function subscription(server: TestServer): Promise<{ oid: string; conninfo: string } | undefined> {
+  const rows = await query<{ oid: string; conninfo: string }>(
+    server,
+    'SELECT oid::text AS oid, subconninfo AS conninfo FROM pg_subscription WHERE subname = $1',
+    [SUB],
+  );
+  return rows[0];
+}
+
+async function slotExists(server: TestServer): Promise<boolean> {
+  return (await query(server, 'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [SUB])).length === 1;
+}
+
+async function westRowsOnEast(east: TestServer): Promise<number> {
+  const [row] = await query<{ n: string }>(
+    east,
+    `SELECT count(*) AS n FROM hippos WHERE node_name = 'hippo-west'`,
+  );
+  return Number(row?.n);
+}
+
+async function insertOnWest(west: TestServer, rows: number): Promise<void> {
+  await query(
+    west,
+    `INSERT INTO hippos (value, created_at) SELECT '{[2024-01-01,2024-01-02)}', now() FROM generate_series(1, $1)`,
+    [rows],
+  );
+}
+
+describe('Subscription provider on embedded PostgreSQL 14', function () {
+  let set: ServerSet;
+  let east: TestServer;
+  let west: TestServer;
+  let inputs: SubscriptionInputs;
+  const id = `hippo-east/${SUB}`;
+
+  before(async function () {
+    set = await ServerSet.start(['hippo-east', 'hippo-west']);
+    east = set.get('hippo-east');
+    west = set.get('hippo-west');
+    const driver = new FederationDriver(set);
+    await driver.up(configFor([east, west]));
+    const created = driver.subscriptions.get('hippo-east-sub-hippo-west');
+    assert.ok(created);
+    inputs = created;
+  });
+  after(async function () {
+    await set?.stopAll();
+  });
+
+  it('create leaves a ready subscription and its slot; the same inputs diff to no change', async function () {
+    assert.ok(await subscription(east));
+    assert.ok(await slotExists(west));
+    const diff = await provider.diff(id, inputs, inputs);
+    assert.equal(diff.changes, false);
+    await insertOnWest(west, 3);
+    await waitFor('3 rows from hippo-west on hippo-east', async () => (await westRowsOnEast(east)) === 3);
+  });
+
+  it('a new endpoint is an in-place ALTER SUBSCRIPTION ... CONNECTION, not a replacement', async function () {
+    const before = await subscription(east);
+    const cfg = configFor([east, west]);
+    const westMember = {
+      ...cfg.members[1]!,
+      replication: { ...cfg.members[1]!.replication, host: 'localhost' },
+    };
+    const moved = {
+      ...inputs,
+      conninfo: replicationConninfo(westMember, 'postgres', 'postgres', TEST_PASSWORD),
+    };
+    const diff = await provider.diff(id, inputs, moved);
+    assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+    await provider.update(id, inputs, moved);
+    const after = await subscription(east);
+    assert.equal(after?.oid, before?.oid, 'same subscription');
+    assert.match(after?.conninfo ?? '', /host='localhost'/);
+    await insertOnWest(west, 2);
+    await waitFor('rows through the new endpoint', async () => (await westRowsOnEast(east)) === 5);
+    inputs = moved;
+  });
+
+  it('a new name or slot forces a replacement', async function () {
+    const diff = await provider.diff(id, inputs, { ...inputs, name: 'sub_other' });
+    assert.deepEqual(diff.replaces, ['name']);
+  });
+
+  it('delete leaves no subscription on the subscriber and no slot on the publisher', async function () {
+    await provider.delete(id, inputs);
+    assert.equal(await subscription(east), undefined);
+    assert.equal(await slotExists(west), false);
+    await provider.delete(id, inputs); // a second delete finds nothing to do
+  });
+
+  it('create after a half-done create (slot made, subscription not) converges', async function () {
+    await query(west, "SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [SUB]);
+    const { reports } = await captureReports(() => provider.create(inputs));
+    assert.ok(reports.some((r) => r.includes(`dropped replication slot ${SUB}`)));
+    // East still held its copy of west's 5 rows: replaced by a full copy from the owner, not duplicated.
+    assert.ok(
+      reports.some((r) => r.includes('the local copy of public.hippo_west (5 rows) was replaced by a full copy')),
+      reports.join('\n'),
+    );
+    assert.ok(await subscription(east));
+    assert.equal(await westRowsOnEast(east), 5);
+  });
+
+  it('create after a half-done create (subscription made, sync not awaited) adopts it', async function () {
+    const before = await subscription(east);
+    await provider.create(inputs);
+    assert.equal((await subscription(east))?.oid, before?.oid);
+  });
+
+  it('delete with the publisher stopped succeeds and reports the slot it left behind', async function () {
+    await west.stop();
+    try {
+      const { reports } = await captureReports(() => provider.delete(id, inputs));
+      assert.equal(await subscription(east), undefined);
+      const leftover = reports.find((r) =>
+        r.includes(`replication slot ${SUB} may be left on publisher "hippo-west"`),
+      );
+      assert.ok(leftover, `a report names the slot and the publisher:\n${reports.join('\n')}`);
+      assert.match(leftover, /127\.0\.0\.1:\d+/);
+      assert.match(leftover, new RegExp(`pg_drop_replication_slot\\('${SUB}'\\)`));
+      for (const r of reports) assert.ok(!r.includes(TEST_PASSWORD), 'no password in reports');
+    } finally {
+      await west.start();
+    }
+    assert.equal(await slotExists(west), true, 'the slot is still on the publisher, as reported');
+  });
+
+  it('a create with the publisher down fails with a clear, redacted error; once it is back, create converges', async function () {
+    await west.stop();
+    try {
+      await assert.rejects(provider.create(inputs), (err: Error) => {
+        assert.match(
+          err.message,
+          /subscription sub_hippo_east_hippo_west on "hippo-east" to "hippo-west": cannot connect to member "hippo-west" at postgres@127\.0\.0\.1:\d+\/postgres/,
+        );
+        assert.ok(!err.message.includes(TEST_PASSWORD));
+        return true;
+      });
+    } finally {
+      await west.start();
+    }
+    // The leftover slot from the previous test is dropped and the subscription made again.
+    const { reports } = await captureReports(() => provider.create(inputs));
+    assert.ok(reports.some((r) => r.includes(`dropped replication slot ${SUB}`)));
+    const [count] = await query<{ n: string }>(west, `SELECT count(*) AS n FROM hippo_west`);
+    assert.equal(await westRowsOnEast(east), Number(count?.n));
+    await insertOnWest(west, 1);
+    await waitFor(
+      'replication flows again',
+      async () => (await westRowsOnEast(east)) === Number(count?.n) + 1,
+    );
+  });
+
+  it('a wrong password fails clearly and never shows the password', async function () {
+    const wrong = 'not-the-password-7f3a';
+    const bad = { ...inputs, connection: { ...inputs.connection, password: wrong } };
+    await assert.rejects(provider.create(bad), (err: Error) => {
+      assert.match(err.message, /cannot connect to member "hippo-east"/);
+      assert.match(err.message, /password authentication failed/);
+      assert.ok(!err.message.includes(wrong) && !err.message.includes(TEST_PASSWORD));
+      return true;
+    });
+  });
+});

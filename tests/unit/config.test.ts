@@ -1,0 +1,195 @@
+/**
+ * Stack config: defaults, per-member overrides, and a named error for every bad input.
+ */
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { load } from 'js-yaml';
+import { CONFIG_KEYS, ConfigError, DEFAULT_IMAGES, parseFederationConfig } from '../../components/config';
+
+function problemsOf(raw: Record<string, unknown>): string[] {
+  try {
+    parseFederationConfig(raw);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `a ConfigError, got ${String(err)}`);
+    return err.problems;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+const seed = { members: [{ name: 'hippo-east' }, { name: 'hippo-central' }, { name: 'hippo-west' }] };
+
+describe('stack config', function () {
+  it("defaults to the seed's values", function () {
+    const cfg = parseFederationConfig(seed);
+    assert.equal(cfg.table, 'hippos');
+    assert.equal(cfg.defaultPartition, 'hippo_default');
+    assert.equal(cfg.postgresVersion, 14);
+    assert.equal(cfg.maxMembers, 10);
+    const east = cfg.members[0];
+    assert.deepEqual(east, {
+      name: 'hippo-east',
+      kind: 'pgo',
+      namespace: 'postgres-operator',
+      user: 'postgres',
+      admin: { host: 'hippo-east-primary.postgres-operator.svc', port: 5432, sslmode: 'verify-full' },
+      replication: {
+        host: 'hippo-east-primary.postgres-operator.svc',
+        port: 5432,
+        sslmode: 'verify-full',
+        sslrootcert: '/pgconf/tls/ca.crt',
+      },
+      storage: { data: '1Gi', backup: '1Gi' },
+      images: DEFAULT_IMAGES,
+    });
+  });
+
+  it('applies per-member overrides: a port-forwarded admin endpoint keeps the in-cluster replication endpoint', function () {
+    const cfg = parseFederationConfig({
+      members: [
+        { name: 'hippo-east', host: 'localhost', port: 15432, sslmode: 'require', dataStorage: '5Gi' },
+        { name: 'hippo-west', namespace: 'west', kubeContext: 'west-cluster' },
+      ],
+    });
+    const [east, west] = cfg.members;
+    assert.deepEqual(east?.admin, { host: 'localhost', port: 15432, sslmode: 'require' });
+    assert.equal(east?.replication.host, 'hippo-east-primary.postgres-operator.svc');
+    assert.deepEqual(east?.storage, { data: '5Gi', backup: '1Gi' });
+    assert.equal(west?.replication.host, 'hippo-west-primary.west.svc');
+    assert.equal(west?.kubeContext, 'west-cluster');
+  });
+
+  it('external members replicate through their admin endpoint unless told otherwise', function () {
+    const cfg = parseFederationConfig({
+      members: [{ name: 'laptop', kind: 'external', host: '127.0.0.1', port: 5433, sslmode: 'disable' }],
+    });
+    assert.deepEqual(cfg.members[0]?.replication, { host: '127.0.0.1', port: 5433, sslmode: 'disable' });
+  });
+
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['an empty member list', { members: [] }, /^pg-federation:members: list at least one member/],
+    ['no member list', {}, /^pg-federation:members: /],
+    [
+      'a duplicate name',
+      { members: [{ name: 'hippo-east' }, { name: 'hippo-east' }] },
+      /^pg-federation:members\[1\]\.name: "hippo-east" is listed twice \(also members\[0\]\.name\)/,
+    ],
+    [
+      'a name that is not a DNS-1035 label',
+      { members: [{ name: 'Hippo_East' }] },
+      /^pg-federation:members\[0\]\.name: "Hippo_East" is not a DNS-1035 label .* rename it, e\.g\. "hippo-east"/,
+    ],
+    [
+      'a name starting with a digit',
+      { members: [{ name: '1hippo' }] },
+      /^pg-federation:members\[0\]\.name: "1hippo" is not a DNS-1035 label/,
+    ],
+    [
+      'a name whose partition collides with the default partition after - → _',
+      { members: [{ name: 'hippo-default' }] },
+      /^pg-federation:members\[0\]\.name: "hippo-default" gives partition name "hippo_default" \(after '-' → '_'\), which collides with the default partition/,
+    ],
+    [
+      'a name whose partition collides with the table',
+      { members: [{ name: 'hippos' }] },
+      /collides with the table/,
+    ],
+    [
+      'names whose subscription name exceeds 63 bytes',
+      { members: [{ name: `a${'b'.repeat(31)}` }, { name: `c${'d'.repeat(31)}` }] },
+      /^pg-federation:members: the subscription name "sub_a?b+_c?d+" .* is 69 bytes, over PostgreSQL's 63/,
+    ],
+    [
+      'more members than maxMembers',
+      { members: [{ name: 'a' }, { name: 'b' }, { name: 'c' }], maxMembers: 2 },
+      /^pg-federation:maxMembers: 3 members are listed but maxMembers is 2; raise maxMembers/,
+    ],
+    ['a misspelt key', { ...seed, maxMember: 5 }, /^pg-federation: unknown key\(s\) maxMember/],
+    [
+      'a misspelt member key',
+      { members: [{ name: 'hippo-east', hostname: 'x' }] },
+      /^pg-federation:members\[0\]: unknown key\(s\) hostname/,
+    ],
+    [
+      'an external member without a host',
+      { members: [{ name: 'vm', kind: 'external' }] },
+      /^pg-federation:members\[0\]\.host: external member "vm" needs a host/,
+    ],
+    [
+      'PGO-only keys on an external member',
+      { members: [{ name: 'vm', kind: 'external', host: 'db', dataStorage: '1Gi' }] },
+      /^pg-federation:members\[0\]: dataStorage apply to PGO members only/,
+    ],
+    [
+      'PostgreSQL older than 14',
+      { ...seed, postgresVersion: 13 },
+      /^pg-federation:postgresVersion: datemultirange needs PostgreSQL 14/,
+    ],
+    [
+      'a bad storage size',
+      { ...seed, dataStorage: 'lots' },
+      /^pg-federation:dataStorage: must be a Kubernetes quantity/,
+    ],
+    [
+      'a bad table name',
+      { ...seed, table: 'Hippos;drop' },
+      /^pg-federation:table: "Hippos;drop" must be a lowercase SQL name/,
+    ],
+    [
+      'a template without {member}',
+      { ...seed, partitionTemplate: 'p' },
+      /^pg-federation:partitionTemplate: "p" must contain \{member\}/,
+    ],
+  ];
+  for (const [what, raw, expected] of cases) {
+    it(`rejects ${what}, naming the key and the fix`, function () {
+      const problems = problemsOf(raw);
+      assert.ok(
+        problems.some((p) => expected.test(p)),
+        `expected a problem matching ${String(expected)}, got:\n${problems.join('\n')}`,
+      );
+    });
+  }
+
+  it('reports every problem at once', function () {
+    const problems = problemsOf({ members: [{ name: 'A' }, { name: 'b' }, { name: 'b' }], maxMembers: 2 });
+    assert.equal(problems.length, 3);
+  });
+
+  it('declares every key in Pulumi.yaml with a type, a description and the default the schema applies', function () {
+    const project = load(readFileSync(path.join(__dirname, '..', '..', 'Pulumi.yaml'), 'utf8')) as {
+      config: Record<string, { type: string; description: string; default: unknown }>;
+    };
+    const declared = Object.keys(project.config).sort();
+    const structured = ['members']; // objects: documented in Pulumi.yaml's comment, no project-config type exists
+    assert.deepEqual(declared, CONFIG_KEYS.filter((k) => !structured.includes(k)).sort());
+    const defaults = parseFederationConfig({ members: [{ name: 'a' }] });
+    const expected: Record<string, unknown> = {
+      namespace: defaults.members[0]?.namespace,
+      postgresVersion: defaults.postgresVersion,
+      postgresImage: defaults.members[0]?.images.postgres,
+      exporterImage: defaults.members[0]?.images.exporter,
+      pgbackrestImage: defaults.members[0]?.images.pgbackrest,
+      dataStorage: defaults.members[0]?.storage.data,
+      backupStorage: defaults.members[0]?.storage.backup,
+      database: defaults.database,
+      table: defaults.table,
+      partitionTemplate: defaults.partitionTemplate,
+      defaultPartition: defaults.defaultPartition,
+      maxMembers: defaults.maxMembers,
+      syncTimeoutSeconds: defaults.syncTimeoutSeconds,
+      partitionDeletion: defaults.partitionDeletion,
+      monitoring: defaults.monitoring,
+      retainClusters: defaults.retainClusters,
+    };
+    for (const [key, decl] of Object.entries(project.config)) {
+      assert.ok(decl.description.length > 10, `${key} has a description`);
+      assert.equal(decl.default, expected[key], `${key}: Pulumi.yaml default matches the schema`);
+      assert.equal(
+        decl.type,
+        typeof decl.default === 'number' ? 'integer' : typeof decl.default,
+        `${key} type`,
+      );
+    }
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * The dynamic providers are serialized with their closures (as the engine and the mocks do): the
+ * text must be small, hold no secret, and work when loaded on its own, as the provider host loads it.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
+import { parseFederationConfig } from '../../components/config';
+import { Federation } from '../../components/federation';
+import { partitionProvider } from '../../components/providers/partition';
+import { federatedTableProvider } from '../../components/providers/schema';
+import { subscriptionProvider } from '../../components/providers/subscription';
+import { installMocks, registered } from '../support/mocks';
+
+interface Loaded {
+  check(olds: unknown, news: unknown): Promise<{ failures: Array<{ property: string }> }>;
+  diff(id: string, olds: unknown, news: unknown): Promise<{ changes: boolean; replaces: string[] }>;
+}
+
+const providers = {
+  partition: partitionProvider,
+  subscription: subscriptionProvider,
+  table: federatedTableProvider,
+};
+
+describe('dynamic provider serialization', function () {
+  // Loaded from a folder inside the project, as the provider host resolves `require('pg')` from it.
+  const dir = mkdtempSync(path.join(__dirname, '..', '..', 'node_modules', '.serialized-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function load(name: string, provider: object): Promise<{ text: string; handler: Loaded }> {
+    const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false });
+    const file = path.join(dir, `${name}.js`);
+    writeFileSync(file, serialized.text);
+    const mod = require(file) as Record<string, () => Loaded>;
+    const handler = mod[serialized.exportName];
+    assert.ok(handler);
+    return { text: serialized.text, handler: handler() };
+  }
+
+  for (const [name, provider] of Object.entries(providers)) {
+    it(`${name}: serializes small, without Pulumi resources, and requires pg by name`, async function () {
+      const { text } = await load(name, provider);
+      assert.ok(text.length < 60_000, `${name} serializes to ${text.length} characters`);
+      assert.doesNotMatch(text, /ComponentResource|registerResource/);
+      if (name !== 'table') assert.match(text, /require\("pg"\)|require\('pg'\)/);
+    });
+  }
+
+  it('partition: the loaded provider checks and diffs', async function () {
+    const { handler } = await load('partition-live', partitionProvider);
+    const inputs = {
+      member: 'hippo-east',
+      owner: 'hippo-west',
+      connection: {
+        host: 'h',
+        port: 5432,
+        database: 'postgres',
+        user: 'postgres',
+        password: 'x',
+        sslmode: 'disable',
+      },
+      schema: 'public',
+      table: 'hippos',
+      partition: 'hippo_west',
+      createSql: 'CREATE TABLE ...',
+      onDelete: 'detach',
+    };
+    assert.deepEqual((await handler.check({}, inputs)).failures, []);
+    const bad = await handler.check({}, { ...inputs, partition: 'Robert"); DROP TABLE', onDelete: 'shred' });
+    assert.deepEqual(bad.failures.map((f) => f.property).sort(), ['onDelete', 'partition']);
+    assert.deepEqual(await handler.diff('id', inputs, inputs), {
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: true,
+    });
+    const moved = await handler.diff('id', inputs, {
+      ...inputs,
+      connection: { ...inputs.connection, host: 'other' },
+    });
+    assert.deepEqual([moved.changes, moved.replaces], [true, []]);
+    const renamed = await handler.diff('id', inputs, { ...inputs, partition: 'west' });
+    assert.deepEqual(renamed.replaces, ['partition']);
+  });
+
+  it('the mocks serialize each dynamic resource of a real graph into its __provider input', async function () {
+    const resources = installMocks();
+    const federation = new Federation('federation', {
+      config: parseFederationConfig({ members: [{ name: 'hippo-east' }, { name: 'hippo-west' }] }),
+      passwords: {},
+    });
+    await registered([
+      ...federation.subscriptions.values(),
+      ...[...federation.nodes.values()].flatMap((n) => [n.table, ...n.partitions.values()]),
+    ]);
+    const dynamic = resources.filter((r) => r.type.startsWith('pulumi-nodejs:dynamic/'));
+    assert.equal(dynamic.length, 2 + 4 + 2);
+    for (const r of dynamic) {
+      const text = String(r.inputs.__provider);
+      assert.match(text, /exports\.handler/);
+      assert.doesNotMatch(text, /mock-secret/, `${r.name}'s provider captures no password`);
+    }
+  });
+});
