@@ -11,6 +11,7 @@ import {
 import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
 import { FederationDriver, configFor } from '../support/federationDriver';
 import { captureReports } from '../support/reports';
+import { must } from '../support/must';
 
 const SUB = 'sub_hippo_east_hippo_west';
 
@@ -76,10 +77,8 @@ describe('Subscription provider on embedded PostgreSQL 14', function () {
   it('a new endpoint is an in-place ALTER SUBSCRIPTION ... CONNECTION, not a replacement', async function () {
     const before = await subscription(east);
     const cfg = configFor([east, west]);
-    const westMember = {
-      ...cfg.members[1]!,
-      replication: { ...cfg.members[1]!.replication, host: 'localhost' },
-    };
+    const configured = must(cfg.members[1]);
+    const westMember = { ...configured, replication: { ...configured.replication, host: 'localhost' } };
     const moved = {
       ...inputs,
       conninfo: replicationConninfo(westMember, 'postgres', 'postgres', TEST_PASSWORD),
@@ -113,7 +112,9 @@ describe('Subscription provider on embedded PostgreSQL 14', function () {
     assert.ok(reports.some((r) => r.includes(`dropped replication slot ${SUB}`)));
     // East still held its copy of west's 5 rows: replaced by a full copy from the owner, not duplicated.
     assert.ok(
-      reports.some((r) => r.includes('the local copy of public.hippo_west (5 rows) was replaced by a full copy')),
+      reports.some((r) =>
+        r.includes('the local copy of public.hippo_west (5 rows) was replaced by a full copy'),
+      ),
       reports.join('\n'),
     );
     assert.ok(await subscription(east));

@@ -10,6 +10,7 @@ import { load } from 'js-yaml';
 import { parseFederationConfig } from '../../components/config';
 import { postgresClusterManifest } from '../../components/postgresCluster';
 import { replicationSettings } from '../../components/replicationSettings';
+import { must } from '../support/must';
 
 const CRD_FILE = path.join(
   __dirname,
@@ -117,8 +118,8 @@ describe('PostgresCluster manifests', function () {
       const [manifest] = manifests({ members: [{ name: 'hippo-east' }] });
       assert.ok(manifest);
       const bad = structuredClone(manifest);
-      (bad.spec.backups as { pgbackrest: { repos: Array<{ name: string }> } }).pgbackrest.repos[0]!.name =
-        'backup1';
+      const repos = (bad.spec.backups as { pgbackrest: { repos: Array<{ name: string }> } }).pgbackrest.repos;
+      must(repos[0]).name = 'backup1';
       assert.equal(validate(bad), false);
       assert.match(JSON.stringify(validate.errors), /repos\/0\/name/);
     });

@@ -1,0 +1,159 @@
+/**
+ * The Partition provider on a real server: idempotent create, clear conflicts, and deletes that
+ * never lose rows unless asked.
+ */
+import { strict as assert } from 'node:assert';
+import { parseFederationConfig } from '../../components/config';
+import { adminConnection } from '../../components/endpoints';
+import { partitionPlan, tableSql, nodeNameFunction } from '../../components/mesh';
+import { type PartitionInputs, partitionProvider as provider } from '../../components/providers/partition';
+import { federatedTableProvider } from '../../components/providers/schema';
+import { renderSqlFile } from '../../components/sql';
+import { ServerSet, type TestServer, query } from '../support/embeddedServers';
+import { captureReports } from '../support/reports';
+import { must } from '../support/must';
+
+describe('Partition provider on embedded PostgreSQL 14', function () {
+  let set: ServerSet;
+  let east: TestServer;
+  const cfg = () =>
+    parseFederationConfig({
+      members: [
+        { name: 'hippo-east', kind: 'external', host: '127.0.0.1', port: east.port, sslmode: 'disable' },
+        { name: 'hippo-west', kind: 'external', host: '127.0.0.1', port: east.port + 1, sslmode: 'disable' },
+        { name: 'hippo-north', kind: 'external', host: '127.0.0.1', port: east.port + 2, sslmode: 'disable' },
+      ],
+    });
+
+  function inputs(owner: string, onDelete: PartitionInputs['onDelete'] = 'detach'): PartitionInputs {
+    const c = cfg();
+    const plan = partitionPlan(c, 'hippo-east', owner);
+    return {
+      member: 'hippo-east',
+      owner,
+      connection: adminConnection(must(c.members[0]), 'postgres', east.connection.password),
+      schema: 'public',
+      table: 'hippos',
+      partition: plan.partition,
+      createSql: plan.createSql,
+      onDelete,
+    };
+  }
+
+  async function parentOf(table: string): Promise<string | null | undefined> {
+    const rows = await query<{ parent: string | null }>(
+      east,
+      `SELECT (SELECT inhparent::regclass::text FROM pg_inherits WHERE inhrelid = c.oid) AS parent
+         FROM pg_class c WHERE c.relname = $1`,
+      [table],
+    );
+    return rows.length === 0 ? undefined : must(rows[0]).parent;
+  }
+
+  before(async function () {
+    set = await ServerSet.start(['hippo-east']);
+    east = set.get('hippo-east');
+    const c = cfg();
+    const fn = nodeNameFunction(c, must(c.members[0]));
+    await query(
+      east,
+      renderSqlFile('function', { identifiers: { schema: 'public' }, literals: { body: fn.body } }),
+    );
+    const table = {
+      member: 'hippo-east',
+      connection: inputs('hippo-east').connection,
+      schema: 'public',
+      table: 'hippos',
+      sql: tableSql(c),
+    };
+    await federatedTableProvider.create(table);
+    await federatedTableProvider.update('x', table, table); // the table SQL is idempotent
+  });
+  after(async function () {
+    await set?.stopAll();
+  });
+
+  it('creates a partition with its primary key, and a second create adopts it', async function () {
+    await provider.create(inputs('hippo-west'));
+    await provider.create(inputs('hippo-west'));
+    assert.equal(await parentOf('hippo_west'), 'hippos');
+    const [pk] = await query<{ n: string }>(
+      east,
+      `SELECT count(*) AS n FROM pg_index WHERE indrelid = 'hippo_west'::regclass AND indisprimary`,
+    );
+    assert.equal(pk?.n, '1');
+    await query(
+      east,
+      `INSERT INTO hippos (node_name, value) VALUES ('hippo-west', '{[2024-01-01,2024-01-05)}')`,
+    );
+    const [row] = await query<{ n: string }>(east, 'SELECT count(*) AS n FROM hippo_west');
+    assert.equal(row?.n, '1');
+  });
+
+  it('fails clearly when a different table of that name exists', async function () {
+    await query(
+      east,
+      `CREATE TABLE hippo_north (id uuid PRIMARY KEY, node_name text, value datemultirange, created_at timestamptz)`,
+    );
+    await query(east, `ALTER TABLE hippos ATTACH PARTITION hippo_north FOR VALUES IN ('somebody-else')`);
+    await assert.rejects(provider.create(inputs('hippo-north')), (err: Error) => {
+      assert.match(
+        err.message,
+        /partition public\.hippo_north on member "hippo-east": public\.hippo_north already exists as FOR VALUES IN \('somebody-else'\) of hippos, not as the partition of hippos FOR VALUES IN \('hippo-north'\)/,
+      );
+      return true;
+    });
+    await query(east, 'DROP TABLE hippo_north');
+  });
+
+  it('delete detaches a partition that holds rows and keeps it, saying so', async function () {
+    const { reports } = await captureReports(() => provider.delete('id', inputs('hippo-west')));
+    assert.equal(await parentOf('hippo_west'), null, 'detached, still there');
+    const [row] = await query<{ n: string }>(east, 'SELECT count(*) AS n FROM hippo_west');
+    assert.equal(row?.n, '1', 'its rows are kept');
+    assert.ok(
+      reports.some((r) =>
+        /holds rows, so it was detached from hippos and kept as table public\.hippo_west/.test(r),
+      ),
+    );
+  });
+
+  it('a create after that attaches the kept table again, rows and all', async function () {
+    const { reports } = await captureReports(() => provider.create(inputs('hippo-west')));
+    assert.equal(await parentOf('hippo_west'), 'hippos');
+    const [row] = await query<{ n: string }>(
+      east,
+      `SELECT count(*) AS n FROM hippos WHERE node_name = 'hippo-west'`,
+    );
+    assert.equal(row?.n, '1');
+    assert.ok(reports.some((r) => r.includes('attached the existing table public.hippo_west')));
+  });
+
+  it('delete keeps a partition attached when told to keep', async function () {
+    await provider.delete('id', inputs('hippo-west', 'keep'));
+    assert.equal(await parentOf('hippo_west'), 'hippos');
+  });
+
+  it('delete drops rows only when told to drop, and always drops an empty partition', async function () {
+    await provider.delete('id', inputs('hippo-west', 'drop'));
+    assert.equal(await parentOf('hippo_west'), undefined);
+    await provider.create(inputs('hippo-north'));
+    await provider.delete('id', inputs('hippo-north', 'detach'));
+    assert.equal(await parentOf('hippo_north'), undefined, 'nothing to keep');
+  });
+
+  it("refuses to create a partition while the default partition holds that member's rows", async function () {
+    await query(east, `INSERT INTO hippo_default (id, node_name) VALUES (gen_random_uuid(), 'hippo-north')`);
+    await assert.rejects(
+      provider.create(inputs('hippo-north')),
+      /partition public\.hippo_north on member "hippo-east": .*default partition "hippo_default" would be violated/,
+    );
+    await query(east, `DELETE FROM hippo_default`);
+  });
+
+  it('creates the partitions of many members at once without deadlocking (as the engine does)', async function () {
+    const owners = ['hippo-west', 'hippo-north', 'hippo-east'];
+    await Promise.all(owners.map((o) => provider.create(inputs(o))));
+    for (const o of owners) assert.equal(await parentOf(o.replace('-', '_')), 'hippos');
+  });
+});
