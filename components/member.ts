@@ -6,7 +6,8 @@
  *   2. the `<name>-pguser-postgres` Secret patch carrying PGO's labels, the password and the verifier;
  *   3. the PostgresCluster, which Pulumi waits on until an instance is ready;
  *   4. a @pulumi/postgresql provider to its primary (TLS with the namespace CA);
- * then for every member kind:
+ * External members instead start with a preflight check of the server (components/providers/preflight.ts).
+ * Then for every member kind:
  *   5. pgnodemx (PGO with monitoring) and `get_node_name()`;
  *   6. the federated table (sql/table.sql);
  *   7. a partition for every member of the federation (the cross-product's rows on this server);
@@ -33,7 +34,9 @@ import {
 } from './postgresCluster';
 import type { PgConnection } from './providers/connection';
 import { Partition } from './providers/partition';
+import { ServerCheck } from './providers/preflight';
 import { FederatedTable } from './providers/schema';
+import { replicationSettings } from './replicationSettings';
 import { SCRAM_SALT_BYTES, scramSha256Verifier } from './scram';
 
 /** The namespace CA Secret PGO creates (key `root.crt`). */
@@ -95,6 +98,10 @@ export class FederationNode extends pulumi.ComponentResource {
     );
     let caPath: pulumi.Output<string | undefined> = pulumi.output(member.admin.sslrootcert);
     const ready: pulumi.Resource[] = [];
+    const connect = (pw: pulumi.Output<string>): pulumi.Output<PgConnection> =>
+      pulumi.secret(
+        pulumi.all([pw, ca]).apply(([p, pem]) => adminConnection(member, config.database, p, pem)),
+      );
 
     if (member.kind === 'pgo') {
       const k8sOpts = {
@@ -176,12 +183,22 @@ export class FederationNode extends pulumi.ComponentResource {
       if (args.adminPassword === undefined)
         throw new Error(`external member "${member.name}" needs an admin password`);
       password = pulumi.secret(args.adminPassword);
+      // A server we do not run is checked before anything is created on it.
+      const preflight = new ServerCheck(
+        `${name}-preflight`,
+        {
+          member: member.name,
+          connection: connect(password),
+          members: config.members.length,
+          recommended: { ...replicationSettings(config.maxMembers) },
+        },
+        parent,
+      );
+      ready.push(preflight);
     }
 
     this.replicationPassword = pulumi.secret(password);
-    this.connection = pulumi.secret(
-      pulumi.all([password, ca]).apply(([pw, pem]) => adminConnection(member, config.database, pw, pem)),
-    );
+    this.connection = connect(password);
 
     this.provider = new postgresql.Provider(
       name,

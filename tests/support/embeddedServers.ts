@@ -75,6 +75,7 @@ export class ServerSet {
     const root = mkdtempSync(path.join(tmpdir(), 'pg-federation-test-'));
     chmodSync(root, 0o755); // the postgres OS user must be able to enter it
     const set = new ServerSet(root);
+    if (names.length === 0) return set;
     try {
       await Promise.all(names.map((name) => set.add(name, options)));
     } catch (err) {

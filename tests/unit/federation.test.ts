@@ -18,6 +18,8 @@ const T = {
   partition: 'pulumi-nodejs:dynamic/pg-federation:Partition',
   subscription: 'pulumi-nodejs:dynamic/pg-federation:Subscription',
   table: 'pulumi-nodejs:dynamic/pg-federation:FederatedTable',
+  preflight: 'pulumi-nodejs:dynamic/pg-federation:ServerCheck',
+  k8sProvider: 'pulumi:providers:kubernetes',
 };
 
 const SEED = ['hippo-east', 'hippo-central', 'hippo-west'];
@@ -78,6 +80,8 @@ describe('Federation (Pulumi mocks)', function () {
         partition: 9,
         subscription: 6,
         table: 3,
+        preflight: 0,
+        k8sProvider: 0,
       });
     });
 
@@ -263,6 +267,91 @@ describe('Federation (Pulumi mocks)', function () {
       assert.ok(added.length > 0);
       for (const name of added)
         assert.match(name, /hippo-south/, `only hippo-south's resources are new (${name})`);
+    });
+  });
+
+  describe('external and mixed stacks', function () {
+    let resources: Registered[];
+    before(async function () {
+      ({ resources } = await run(
+        parseFederationConfig({
+          members: [
+            { name: 'hippo-east' },
+            {
+              name: 'hippo-west',
+              namespace: 'west',
+              kubeContext: 'west-cluster',
+              host: 'localhost',
+              port: 15432,
+              sslmode: 'verify-ca',
+            },
+            {
+              name: 'laptop',
+              kind: 'external',
+              host: '10.1.2.3',
+              port: 5433,
+              sslmode: 'require',
+              replicationHost: 'laptop.vpn.example',
+              replicationSslmode: 'verify-full',
+              replicationSslrootcert: '/pgconf/tls/laptop-ca.crt',
+            },
+          ],
+        }),
+        { laptop: 'laptop-admin-secret' },
+      ));
+    });
+
+    it('declares no Kubernetes resources for the external member, and a preflight check instead', function () {
+      const k8sNames = resources.filter((r) => r.type.startsWith('kubernetes:')).map((r) => r.name);
+      assert.ok(
+        k8sNames.every((n) => !n.startsWith('laptop')),
+        k8sNames.join(', '),
+      );
+      assert.deepEqual(
+        ofType(resources, T.cluster).map((r) => r.name),
+        ['hippo-east', 'hippo-west'],
+      );
+      assert.equal(ofType(resources, T.extension).length, 2, 'pgnodemx only on PGO members');
+      const preflight = byName(resources, 'laptop-preflight', T.preflight);
+      assert.equal(preflight.inputs.members, 3);
+      const provider = byName(resources, 'laptop', T.provider);
+      assert.ok(provider.dependencies.includes(preflight.urn), 'nothing connects before the check');
+      assert.match(
+        String(byName(resources, 'laptop-get-node-name', T.function).inputs.body),
+        /SELECT 'laptop'::text;/,
+      );
+    });
+
+    it("uses a kubeconfig context's own Kubernetes provider for a member in another cluster", function () {
+      const providers = ofType(resources, T.k8sProvider);
+      assert.deepEqual(
+        providers.map((p) => [p.name, p.inputs.context]),
+        [['k8s-west-cluster', 'west-cluster']],
+      );
+    });
+
+    it('points each subscription at its publisher’s replication endpoint', function () {
+      const conninfo = (name: string) => String(byName(resources, name, T.subscription).inputs.conninfo);
+      assert.match(
+        conninfo('hippo-east-sub-laptop'),
+        /host='laptop\.vpn\.example' port='5433' user='postgres' password='laptop-admin-secret' sslrootcert='\/pgconf\/tls\/laptop-ca\.crt' sslmode='verify-full'/,
+      );
+      // hippo-west is reached by Pulumi through a port-forward, but by its peers in-cluster.
+      assert.match(conninfo('laptop-sub-hippo-west'), /host='hippo-west-primary\.west\.svc' port='5432'/);
+      assert.match(
+        conninfo('hippo-west-sub-hippo-east'),
+        /host='hippo-east-primary\.postgres-operator\.svc'/,
+      );
+      const west = byName(resources, 'hippo-west', T.provider);
+      assert.deepEqual(
+        [west.inputs.host, west.inputs.port, west.inputs.sslmode],
+        ['localhost', 15432, 'verify-ca'],
+      );
+      const laptopConn = byName(resources, 'laptop-table', T.table).inputs.connection as Record<
+        string,
+        unknown
+      >;
+      assert.deepEqual([laptopConn.host, laptopConn.port, laptopConn.sslmode], ['10.1.2.3', 5433, 'require']);
     });
   });
 });

@@ -1,0 +1,161 @@
+/**
+ * ServerCheck: before anything is created on a server this program does not run (an `external`
+ * member), check that it can take part in a mesh of `members` members, and stop with an error that
+ * names each setting, its value and the value needed. Re-checked whenever the mesh size changes.
+ *
+ * Minimums let every subscription run (an apply worker, a slot and a WAL sender per peer, plus one
+ * table-sync at a time); the recommended values (components/replicationSettings.ts) let all initial
+ * copies run at once.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import type { Client } from 'pg';
+import { type PgConnection, errorMessage, withClient } from './connection';
+
+export interface ServerCheckInputs {
+  member: string;
+  connection: PgConnection;
+  /** Members in the federation today. */
+  members: number;
+  /** What components/replicationSettings.ts recommends for that size (shown in the message). */
+  recommended: Record<string, number>;
+}
+
+export type ServerCheckOutputs = ServerCheckInputs & { serverVersion: string };
+
+export interface ServerFacts {
+  settings: Record<string, string>;
+  superuser: boolean;
+  serverVersionNum: number;
+  serverVersion: string;
+}
+
+async function serverFacts(client: Client): Promise<ServerFacts> {
+  const res = await client.query<{ name: string; setting: string }>(
+    `SELECT name, setting FROM pg_settings WHERE name = ANY($1)`,
+    [
+      [
+        'wal_level',
+        'max_replication_slots',
+        'max_wal_senders',
+        'max_logical_replication_workers',
+        'max_worker_processes',
+        'server_version_num',
+        'server_version',
+      ],
+    ],
+  );
+  const settings = Object.fromEntries(res.rows.map((r) => [r.name, r.setting]));
+  const role = await client.query<{ rolsuper: boolean }>(
+    'SELECT rolsuper FROM pg_roles WHERE rolname = current_user',
+  );
+  return {
+    settings,
+    superuser: role.rows[0]?.rolsuper === true,
+    serverVersionNum: Number(settings.server_version_num ?? 0),
+    serverVersion: settings.server_version ?? 'unknown',
+  };
+}
+
+/** Every unmet requirement, as a sentence naming the setting, its value and what is needed. */
+export function unmetRequirements(
+  facts: ServerFacts,
+  inputs: Pick<ServerCheckInputs, 'members' | 'recommended'>,
+): string[] {
+  const peers = Math.max(inputs.members - 1, 1);
+  const problems: string[] = [];
+  if (facts.serverVersionNum < 140000) {
+    problems.push(
+      `PostgreSQL ${facts.serverVersion} is too old: the federated table needs 14 or newer (datemultirange)`,
+    );
+  }
+  if (facts.settings.wal_level !== 'logical') {
+    problems.push(
+      `wal_level is ${facts.settings.wal_level ?? 'unknown'}, needs logical (set it and restart the server)`,
+    );
+  }
+  const minimums: Array<[string, number]> = [
+    ['max_replication_slots', peers + 1],
+    ['max_wal_senders', peers + 1],
+    ['max_logical_replication_workers', peers + 1],
+    ['max_worker_processes', peers + 2],
+  ];
+  for (const [name, minimum] of minimums) {
+    const value = Number(facts.settings[name] ?? 0);
+    if (value < minimum) {
+      const recommended = inputs.recommended[name];
+      problems.push(
+        `${name} is ${value}, needs at least ${minimum} for ${inputs.members} members` +
+          (recommended !== undefined ? ` (recommended ${recommended}); set it and restart the server` : ''),
+      );
+    }
+  }
+  if (!facts.superuser) {
+    problems.push(
+      'the admin role is not a superuser: PostgreSQL 14 lets only superusers create subscriptions',
+    );
+  }
+  return problems;
+}
+
+async function check(inputs: ServerCheckInputs): Promise<string> {
+  let facts: ServerFacts;
+  try {
+    facts = await withClient(inputs.member, inputs.connection, serverFacts);
+  } catch (err) {
+    throw new Error(
+      `preflight of member "${inputs.member}": ${errorMessage(err, [inputs.connection.password])}`,
+    );
+  }
+  const problems = unmetRequirements(facts, inputs);
+  if (problems.length > 0) {
+    throw new Error(
+      `member "${inputs.member}" cannot join the federation yet:\n  - ${problems.join('\n  - ')}`,
+    );
+  }
+  return facts.serverVersion;
+}
+
+export const serverCheckProvider = {
+  async diff(_id: string, olds: ServerCheckOutputs, news: ServerCheckInputs) {
+    const changes =
+      olds.members !== news.members ||
+      JSON.stringify(olds.recommended) !== JSON.stringify(news.recommended) ||
+      JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
+    return { changes, replaces: olds.member !== news.member ? ['member'] : [] };
+  },
+
+  async create(inputs: ServerCheckInputs) {
+    const serverVersion = await check(inputs);
+    return { id: `${inputs.member}/preflight`, outs: { ...inputs, serverVersion } };
+  },
+
+  async update(_id: string, _olds: ServerCheckOutputs, news: ServerCheckInputs) {
+    const serverVersion = await check(news);
+    return { outs: { ...news, serverVersion } };
+  },
+
+  async delete() {
+    // Nothing was created.
+  },
+} satisfies pulumi.dynamic.ResourceProvider<ServerCheckInputs, ServerCheckOutputs>;
+
+export interface ServerCheckArgs {
+  member: pulumi.Input<string>;
+  connection: pulumi.Input<PgConnection>;
+  members: pulumi.Input<number>;
+  recommended: pulumi.Input<Record<string, number>>;
+}
+
+/** The preflight check of an external member. */
+export class ServerCheck extends pulumi.dynamic.Resource {
+  constructor(name: string, args: ServerCheckArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      serverCheckProvider,
+      name,
+      { ...args, connection: pulumi.secret(args.connection), serverVersion: undefined },
+      { ...opts, additionalSecretOutputs: ['connection'] },
+      'pg-federation',
+      'ServerCheck',
+    );
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The preflight check of external members against real servers that cannot join: each failure names
+ * its setting, its value and what is needed.
+ */
+import { strict as assert } from 'node:assert';
+import { replicationSettings } from '../../components/replicationSettings';
+import { serverCheckProvider } from '../../components/providers/preflight';
+import { ServerSet, TEST_PASSWORD } from '../support/embeddedServers';
+
+describe('preflight of external members on embedded PostgreSQL 14', function () {
+  let set: ServerSet;
+  before(async function () {
+    set = await ServerSet.start([]);
+    await Promise.all([
+      set.add('no-logical', { settings: { wal_level: 'replica' } }),
+      set.add('few-slots', { settings: { max_replication_slots: 2 } }),
+      set.add('ready', { capacity: 4 }),
+    ]);
+  });
+  after(async function () {
+    await set?.stopAll();
+  });
+
+  const check = (name: string) =>
+    serverCheckProvider.create({
+      member: name,
+      connection: set.get(name).connection,
+      members: 4,
+      recommended: { ...replicationSettings(10) },
+    });
+
+  it('stops on a server without wal_level=logical, naming the setting', async function () {
+    await assert.rejects(check('no-logical'), (err: Error) => {
+      assert.match(err.message, /member "no-logical" cannot join the federation yet/);
+      assert.match(err.message, /wal_level is replica, needs logical \(set it and restart the server\)/);
+      assert.ok(!err.message.includes(TEST_PASSWORD));
+      return true;
+    });
+  });
+
+  it('stops on a server with too few replication slots for the mesh, naming the value needed', async function () {
+    await assert.rejects(
+      check('few-slots'),
+      /max_replication_slots is 2, needs at least 4 for 4 members \(recommended 31\)/,
+    );
+  });
+
+  it('passes a server configured as the program recommends, and reports its version', async function () {
+    const result = await check('ready');
+    assert.match(result.outs.serverVersion, /^14\./);
+  });
+});
