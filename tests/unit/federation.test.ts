@@ -345,7 +345,7 @@ describe('Federation (Pulumi mocks)', function () {
       const west = byName(resources, 'hippo-west', T.provider);
       assert.deepEqual(
         [west.inputs.host, west.inputs.port, west.inputs.sslmode],
-        ['localhost', 15432, 'verify-ca'],
+        ['localhost', '15432', 'verify-ca'],
       );
       const laptopConn = byName(resources, 'laptop-table', T.table).inputs.connection as Record<
         string,
