@@ -20,7 +20,11 @@ export interface ServerCheckInputs {
   recommended: Record<string, number>;
 }
 
-export type ServerCheckOutputs = ServerCheckInputs & { serverVersion: string };
+export type ServerCheckOutputs = ServerCheckInputs & {
+  serverVersion: string;
+  /** The largest mesh the server's settings allow: growing up to it needs no new check. */
+  supportsMembers: number;
+};
 
 export interface ServerFacts {
   settings: Record<string, string>;
@@ -54,6 +58,17 @@ async function serverFacts(client: Client): Promise<ServerFacts> {
     serverVersionNum: Number(settings.server_version_num ?? 0),
     serverVersion: settings.server_version ?? 'unknown',
   };
+}
+
+/** The largest mesh these settings allow, by the same minimums as `unmetRequirements`. */
+export function supportedMembers(facts: ServerFacts): number {
+  const setting = (name: string): number => Number(facts.settings[name] ?? 0);
+  return Math.min(
+    setting('max_replication_slots'),
+    setting('max_wal_senders'),
+    setting('max_logical_replication_workers'),
+    setting('max_worker_processes') - 1,
+  );
 }
 
 /** Every unmet requirement, as a sentence naming the setting, its value and what is needed. */
@@ -97,7 +112,9 @@ export function unmetRequirements(
   return problems;
 }
 
-async function check(inputs: ServerCheckInputs): Promise<string> {
+async function check(
+  inputs: ServerCheckInputs,
+): Promise<Pick<ServerCheckOutputs, 'serverVersion' | 'supportsMembers'>> {
   let facts: ServerFacts;
   try {
     facts = await withClient(inputs.member, inputs.connection, serverFacts);
@@ -112,26 +129,25 @@ async function check(inputs: ServerCheckInputs): Promise<string> {
       `member "${inputs.member}" cannot join the federation yet:\n  - ${problems.join('\n  - ')}`,
     );
   }
-  return facts.serverVersion;
+  return { serverVersion: facts.serverVersion, supportsMembers: supportedMembers(facts) };
 }
 
 export const serverCheckProvider = {
   async diff(_id: string, olds: ServerCheckOutputs, news: ServerCheckInputs) {
+    // A mesh that grows within what the server was seen to support needs no new check, so adding a
+    // member shows as additions only; growing past it checks the server again before anything else.
     const changes =
-      olds.members !== news.members ||
-      JSON.stringify(olds.recommended) !== JSON.stringify(news.recommended) ||
+      news.members > (olds.supportsMembers ?? olds.members) ||
       JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
     return { changes, replaces: olds.member !== news.member ? ['member'] : [] };
   },
 
   async create(inputs: ServerCheckInputs) {
-    const serverVersion = await check(inputs);
-    return { id: `${inputs.member}/preflight`, outs: { ...inputs, serverVersion } };
+    return { id: `${inputs.member}/preflight`, outs: { ...inputs, ...(await check(inputs)) } };
   },
 
   async update(_id: string, _olds: ServerCheckOutputs, news: ServerCheckInputs) {
-    const serverVersion = await check(news);
-    return { outs: { ...news, serverVersion } };
+    return { outs: { ...news, ...(await check(news)) } };
   },
 
   async delete() {
@@ -152,7 +168,12 @@ export class ServerCheck extends pulumi.dynamic.Resource {
     super(
       serverCheckProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), serverVersion: undefined },
+      {
+        ...args,
+        connection: pulumi.secret(args.connection),
+        serverVersion: undefined,
+        supportsMembers: undefined,
+      },
       { ...opts, additionalSecretOutputs: ['connection'] },
       'pg-federation',
       'ServerCheck',

