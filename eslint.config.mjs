@@ -1,11 +1,16 @@
 // @ts-check
 import eslint from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'bin/**', '.local/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.strict,
+  {
+    files: ['**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
+  },
   {
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
