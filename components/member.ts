@@ -96,7 +96,8 @@ export class FederationNode extends pulumi.ComponentResource {
     let ca: pulumi.Output<string | undefined> = pulumi.output(
       member.admin.sslrootcert !== undefined ? readFileSync(member.admin.sslrootcert, 'utf8') : undefined,
     );
-    let caPath: pulumi.Output<string | undefined> = pulumi.output(member.admin.sslrootcert);
+    // The provider reads its CA from a file; left unset when there is none.
+    let caPath: pulumi.Input<string> | undefined = member.admin.sslrootcert;
     const ready: pulumi.Resource[] = [];
     const connect = (pw: pulumi.Output<string>): pulumi.Output<PgConnection> =>
       pulumi.secret(
@@ -177,7 +178,7 @@ export class FederationNode extends pulumi.ComponentResource {
             return Buffer.from(pem, 'base64').toString('utf8');
           }),
         );
-        caPath = ca.apply((pem) => (pem === undefined ? undefined : caFile(member.name, pem)));
+        caPath = ca.apply((pem) => caFile(member.name, pem ?? ''));
       }
     } else {
       if (args.adminPassword === undefined)
@@ -209,7 +210,7 @@ export class FederationNode extends pulumi.ComponentResource {
         username: member.user,
         password: pulumi.secret(password),
         sslmode: member.admin.sslmode,
-        sslrootcert: caPath.apply((p) => p ?? ''),
+        ...(caPath !== undefined ? { sslrootcert: caPath } : {}),
         superuser: true,
         connectTimeout: 30,
       },

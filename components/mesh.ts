@@ -78,9 +78,10 @@ export function tableSql(cfg: FederationConfig): string {
  * member's own name elsewhere (pgnodemx exists only under PGO).
  */
 export function nodeNameFunctionBody(cfg: FederationConfig, member: MemberConfig): string {
-  return usesPgnodemx(cfg, member)
+  const body = usesPgnodemx(cfg, member)
     ? renderSqlFile('node-name-pgnodemx', {})
     : renderSqlFile('node-name-static', { literals: { member: member.name } });
+  return body.trim();
 }
 
 /** PGO preloads pgnodemx only when pgMonitor's exporter is on (`monitoring`). */
