@@ -80,6 +80,7 @@ const rawSchema = z.strictObject({
   dataStorage: quantity.default('1Gi'),
   backupStorage: quantity.default('1Gi'),
   database: z.string().min(1).default('postgres'),
+  replicationUser: z.string().default('federation_replicator'),
   table: z.string().default('hippos'),
   partitionTemplate: z.string().default('{member}'),
   defaultPartition: z.string().default('hippo_default'),
@@ -120,6 +121,8 @@ export interface FederationConfig {
   members: MemberConfig[];
   postgresVersion: number;
   database: string;
+  /** The login role (REPLICATION, SELECT on its member's own partition) that subscriptions use. */
+  replicationUser: string;
   schema: string;
   table: string;
   partitionTemplate: string;
@@ -175,6 +178,7 @@ export function parseFederationConfig(raw: Record<string, unknown>): FederationC
   const problems: string[] = [];
 
   const sqlNames: Array<[string, string]> = [
+    ['replicationUser', cfg.replicationUser],
     ['table', cfg.table],
     ['defaultPartition', cfg.defaultPartition],
   ];
@@ -299,6 +303,7 @@ export function parseFederationConfig(raw: Record<string, unknown>): FederationC
     members,
     postgresVersion: cfg.postgresVersion,
     database: cfg.database,
+    replicationUser: cfg.replicationUser,
     schema: 'public',
     table: cfg.table,
     partitionTemplate: cfg.partitionTemplate,

@@ -84,14 +84,14 @@ export class Federation extends pulumi.ComponentResource {
             connection: subscriber.connection,
             publisherConnection: publisher.connection,
             conninfo: publisher.replicationPassword.apply((pw) =>
-              replicationConninfo(publisher.member, config.database, publisher.member.user, pw),
+              replicationConninfo(publisher.member, config.database, publisher.replicationUser, pw),
             ),
             name: sub.name,
             publication: sub.publication,
             slotName: sub.slotName,
             syncTimeoutSeconds: config.syncTimeoutSeconds,
           },
-          { parent: subscriber, dependsOn: [landing, publisher.publication] },
+          { parent: subscriber, dependsOn: [landing, publisher.publication, publisher.replicationGrant] },
         ),
       );
     }

@@ -74,8 +74,12 @@ export class FederationNode extends pulumi.ComponentResource {
   public readonly secretPatch?: k8s.core.v1.SecretPatch;
   /** Pulumi's admin connection to the member (secret). */
   public readonly connection: pulumi.Output<PgConnection>;
-  /** The password the other members' subscriptions use to reach this member (secret). */
+  /** The role the other members' subscriptions log in as (REPLICATION, SELECT on the own partition). */
+  public readonly replicationUser: string;
+  /** Its generated password (secret). */
   public readonly replicationPassword: pulumi.Output<string>;
+  public readonly replicationRole: postgresql.Role;
+  public readonly replicationGrant: postgresql.Grant;
   public readonly provider: postgresql.Provider;
   public readonly extension?: postgresql.Extension;
   public readonly nodeNameFunction: postgresql.Function;
@@ -198,7 +202,6 @@ export class FederationNode extends pulumi.ComponentResource {
       ready.push(preflight);
     }
 
-    this.replicationPassword = pulumi.secret(password);
     this.connection = connect(password);
 
     this.provider = new postgresql.Provider(
@@ -261,6 +264,7 @@ export class FederationNode extends pulumi.ComponentResource {
             table: config.table,
             partition: plan.partition,
             createSql: plan.createSql,
+            guardSql: plan.guardSql,
             onDelete: config.partitionDeletion,
           },
           { ...parent, dependsOn: [this.table] },
@@ -278,6 +282,33 @@ export class FederationNode extends pulumi.ComponentResource {
         tables: [`${config.schema}.${own.partition}`],
       },
       { ...pgOpts, dependsOn: [this.partitions.get(member.name) as Partition] },
+    );
+
+    // Subscriptions reach this member as a dedicated role, not the superuser: it may replicate and
+    // read this member's own partition, nothing else. The superuser password stays with Pulumi.
+    const replicationPassword = new random.RandomPassword(
+      `${name}-replication-password`,
+      { length: 32, special: false },
+      parent,
+    );
+    this.replicationUser = config.replicationUser;
+    this.replicationPassword = pulumi.secret(replicationPassword.result);
+    this.replicationRole = new postgresql.Role(
+      `${name}-replication-role`,
+      { name: config.replicationUser, login: true, replication: true, password: replicationPassword.result },
+      pgOpts,
+    );
+    this.replicationGrant = new postgresql.Grant(
+      `${name}-replication-grant`,
+      {
+        database: config.database,
+        role: config.replicationUser,
+        schema: config.schema,
+        objectType: 'table',
+        objects: [own.partition],
+        privileges: ['SELECT'],
+      },
+      { ...pgOpts, dependsOn: [this.replicationRole, this.partitions.get(member.name) as Partition] },
     );
 
     this.registerOutputs({

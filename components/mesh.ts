@@ -15,6 +15,8 @@ export interface PartitionPlan {
   partition: string;
   resourceName: string;
   createSql: string;
+  /** The ownership guard (sql/guard.sql) on another member's partition; '' on the member's own. */
+  guardSql: string;
 }
 
 export interface SubscriptionPlan {
@@ -37,6 +39,10 @@ export function partitionPlan(cfg: FederationConfig, member: string, owner: stri
       identifiers: { schema: cfg.schema, table: cfg.table, partition },
       literals: { member: owner },
     }),
+    guardSql:
+      owner === member
+        ? ''
+        : renderSqlFile('guard', { identifiers: { schema: cfg.schema, partition }, literals: { owner } }),
   };
 }
 

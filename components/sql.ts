@@ -12,7 +12,7 @@ import { escapeIdentifier, escapeLiteral } from 'pg';
 export const SQL_DIR = path.join(__dirname, '..', 'sql');
 
 export type SqlFile =
-  'table' | 'partition' | 'node-name-pgnodemx' | 'node-name-static' | 'function' | 'verify';
+  'table' | 'partition' | 'guard' | 'node-name-pgnodemx' | 'node-name-static' | 'function' | 'verify';
 
 export function sqlTemplate(file: SqlFile): string {
   return readFileSync(path.join(SQL_DIR, `${file}.sql`), 'utf8');

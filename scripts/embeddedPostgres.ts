@@ -103,6 +103,15 @@ export function makeServerRoot(dir: string): void {
   chmodSync(dir, 0o755);
 }
 
+/** Write a file into a server's data directory, owned by the server's OS user. */
+export function writeServerFile(dataDir: string, name: string, content: string, mode = 0o600): void {
+  const file = path.join(dataDir, name);
+  writeFileSync(file, content, { mode });
+  chmodSync(file, mode);
+  const ids = postgresUser();
+  if (ids.uid !== undefined && ids.gid !== undefined) chownSync(file, ids.uid, ids.gid);
+}
+
 export function isInitialised(dataDir: string): boolean {
   return existsSync(path.join(dataDir, 'PG_VERSION'));
 }

@@ -18,3 +18,31 @@ ALTER TABLE :"schema".:"table" ALTER COLUMN node_name SET DEFAULT :"schema".get_
 
 CREATE TABLE IF NOT EXISTS :"schema".:"default_partition"
     PARTITION OF :"schema".:"table" (PRIMARY KEY (id)) DEFAULT;
+
+-- Ownership guard: a member's local sessions write only its own partition. The triggers call this
+-- with the owning member's name ('' on the DEFAULT partition). Logical replication applies rows with
+-- session_replication_role = replica, where ordinary triggers do not fire, so replicated rows (and
+-- the federation's own resync) pass.
+CREATE OR REPLACE FUNCTION :"schema".federation_guard()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $guard$
+BEGIN
+  IF TG_ARGV[0] = '' THEN
+    RAISE EXCEPTION 'the default partition % takes no writes: every row belongs to a member', TG_TABLE_NAME
+      USING ERRCODE = 'check_violation',
+            HINT = 'insert without node_name to write this member''s rows';
+  END IF;
+  RAISE EXCEPTION 'rows of member % are written only on member %, not here on member %',
+      TG_ARGV[0], TG_ARGV[0], :"schema".get_node_name()
+    USING ERRCODE = 'insufficient_privilege',
+          HINT = format('connect to %s to change its rows', TG_ARGV[0]);
+END
+$guard$;
+
+CREATE OR REPLACE TRIGGER federation_guard
+    BEFORE INSERT OR UPDATE OR DELETE ON :"schema".:"default_partition"
+    FOR EACH ROW EXECUTE FUNCTION :"schema".federation_guard('');
+CREATE OR REPLACE TRIGGER federation_guard_truncate
+    BEFORE TRUNCATE ON :"schema".:"default_partition"
+    FOR EACH STATEMENT EXECUTE FUNCTION :"schema".federation_guard('');

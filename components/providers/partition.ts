@@ -4,6 +4,8 @@
  * - create is idempotent: an existing partition with the same definition is adopted; a table of
  *   that name detached earlier (see delete) is attached again with its rows; anything else of that
  *   name is a clear error, never overwritten;
+ * - another member's partition carries the ownership guard (sql/guard.sql), applied at create and
+ *   again whenever its SQL changes; dropped with the partition, kept on a detached one;
  * - delete never drops rows unless asked (`onDelete: drop`): an empty partition is dropped, a
  *   non-empty one is detached and kept as a plain table (`detach`, the default) or left attached
  *   (`keep`), with a message saying which.
@@ -25,6 +27,8 @@ export interface PartitionInputs {
   partition: string;
   /** `CREATE TABLE ... PARTITION OF ...` rendered from `sql/partition.sql`. Used at creation only. */
   createSql: string;
+  /** The ownership guard (rendered `sql/guard.sql`, idempotent); '' on the member's own partition. */
+  guardSql: string;
   onDelete: PartitionDeletion;
 }
 
@@ -84,7 +88,7 @@ export const partitionProvider = {
       (key) => olds[key] !== news[key],
     );
     // The server endpoint or credentials may change (port-forward, rotation): same partition.
-    const updates: string[] = olds.onDelete !== news.onDelete ? ['onDelete'] : [];
+    const updates: string[] = (['onDelete', 'guardSql'] as const).filter((key) => olds[key] !== news[key]);
     if (JSON.stringify(olds.connection) !== JSON.stringify(news.connection)) updates.push('connection');
     return {
       changes: replaces.length + updates.length > 0,
@@ -103,10 +107,9 @@ export const partitionProvider = {
           const bound = expectedBound(owner);
           if (!state.exists) {
             await client.query(inputs.createSql);
-            return;
-          }
-          if (state.parent === table && state.bound === bound) return; // already there: adopt it
-          if (state.parent === null) {
+          } else if (state.parent === table && state.bound === bound) {
+            // Already there (a re-run, or kept when its member left): adopt it.
+          } else if (state.parent === null) {
             const pg: typeof import('pg') = require('pg');
             await client.query(
               `ALTER TABLE ${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)} ATTACH PARTITION ` +
@@ -115,12 +118,13 @@ export const partitionProvider = {
             report(
               `${where}: attached the existing table ${schema}.${partition} (kept from an earlier detach) with its rows`,
             );
-            return;
+          } else {
+            throw new Error(
+              `${schema}.${partition} already exists as ${state.bound ?? 'a child'} of ${state.parent}, not as the ` +
+                `partition of ${table} ${bound}; rename or drop it by hand, or choose another partitionTemplate`,
+            );
           }
-          throw new Error(
-            `${schema}.${partition} already exists as ${state.bound ?? 'a child'} of ${state.parent}, not as the ` +
-              `partition of ${table} ${bound}; rename or drop it by hand, or choose another partitionTemplate`,
-          );
+          if (inputs.guardSql !== '') await client.query(inputs.guardSql);
         }),
       );
     } catch (err) {
@@ -139,7 +143,18 @@ export const partitionProvider = {
     return state.exists && state.parent === props.table ? { id, props } : { id: '', props };
   },
 
-  async update(_id, _olds, news) {
+  async update(_id, olds, news) {
+    if (news.guardSql !== olds.guardSql && news.guardSql !== '') {
+      try {
+        await withClient(news.member, news.connection, (client) =>
+          inSchemaTransaction(client, () => client.query(news.guardSql)),
+        );
+      } catch (err) {
+        throw new Error(
+          `partition ${news.schema}.${news.partition} on member "${news.member}": ${errorMessage(err, [news.connection.password])}`,
+        );
+      }
+    }
     return { outs: news };
   },
 
@@ -185,6 +200,7 @@ export interface PartitionArgs {
   table: pulumi.Input<string>;
   partition: pulumi.Input<string>;
   createSql: pulumi.Input<string>;
+  guardSql: pulumi.Input<string>;
   onDelete: pulumi.Input<PartitionDeletion>;
 }
 

@@ -13,6 +13,9 @@ import { ServerSet, type TestServer, query } from '../support/embeddedServers';
 import { captureReports } from '../support/reports';
 import { must } from '../support/must';
 
+/** Writes as logical replication makes them (the ownership guards let these pass). */
+const AS_REPLICATION = 'SET session_replication_role = replica;';
+
 describe('Partition provider on embedded PostgreSQL 14', function () {
   let set: ServerSet;
   let east: TestServer;
@@ -36,6 +39,7 @@ describe('Partition provider on embedded PostgreSQL 14', function () {
       table: 'hippos',
       partition: plan.partition,
       createSql: plan.createSql,
+      guardSql: plan.guardSql,
       onDelete,
     };
   }
@@ -84,7 +88,7 @@ describe('Partition provider on embedded PostgreSQL 14', function () {
     assert.equal(pk?.n, '1');
     await query(
       east,
-      `INSERT INTO hippos (node_name, value) VALUES ('hippo-west', '{[2024-01-01,2024-01-05)}')`,
+      `${AS_REPLICATION} INSERT INTO hippos (node_name, value) VALUES ('hippo-west', '{[2024-01-01,2024-01-05)}')`,
     );
     const [row] = await query<{ n: string }>(east, 'SELECT count(*) AS n FROM hippo_west');
     assert.equal(row?.n, '1');
@@ -143,12 +147,15 @@ describe('Partition provider on embedded PostgreSQL 14', function () {
   });
 
   it("refuses to create a partition while the default partition holds that member's rows", async function () {
-    await query(east, `INSERT INTO hippo_default (id, node_name) VALUES (gen_random_uuid(), 'hippo-north')`);
+    await query(
+      east,
+      `${AS_REPLICATION} INSERT INTO hippo_default (id, node_name) VALUES (gen_random_uuid(), 'hippo-north')`,
+    );
     await assert.rejects(
       provider.create(inputs('hippo-north')),
       /partition public\.hippo_north on member "hippo-east": .*default partition "hippo_default" would be violated/,
     );
-    await query(east, `DELETE FROM hippo_default`);
+    await query(east, `${AS_REPLICATION} DELETE FROM hippo_default`);
   });
 
   it('creates the partitions of many members at once without deadlocking (as the engine does)', async function () {

@@ -8,13 +8,14 @@
  * removes the folder; call it in an `after` hook so it runs when a test fails too (and a server
  * left running when the process exits is stopped then).
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { initialise, makeServerRoot, start, stop } from '../../scripts/embeddedPostgres';
+import { initialise, makeServerRoot, start, stop, writeServerFile } from '../../scripts/embeddedPostgres';
 import { asServerFlags, replicationSettings } from '../../components/replicationSettings';
 import { type PgConnection, clientConfig } from '../../components/providers/connection';
 
@@ -33,6 +34,45 @@ export interface ServerOptions {
   capacity?: number;
   /** Extra `name=value` server settings, or settings that replace the computed ones. */
   settings?: Record<string, string | number>;
+  /**
+   * TLS as PGO sets it up: a server certificate (self-signed here, for 127.0.0.1) and a pg_hba.conf
+   * that accepts TCP connections over TLS only (`hostssl ... scram-sha-256`).
+   */
+  tls?: boolean;
+}
+
+/** A self-signed certificate for 127.0.0.1 and a TLS-only pg_hba.conf in a fresh data directory. */
+function configureTls(dataDir: string): void {
+  const made = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      '-',
+      '-out',
+      '-',
+    ],
+    { encoding: 'utf8' },
+  );
+  if (made.status !== 0) throw new Error(`openssl could not make a test certificate: ${made.stderr}`);
+  const key = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n/.exec(made.stdout)?.[0];
+  const cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/.exec(made.stdout)?.[0];
+  if (key === undefined || cert === undefined) throw new Error('openssl printed no key or certificate');
+  writeServerFile(dataDir, 'server.key', key, 0o600);
+  writeServerFile(dataDir, 'server.crt', cert, 0o644);
+  writeServerFile(
+    dataDir,
+    'pg_hba.conf',
+    'local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n',
+  );
 }
 
 /** A free TCP port on 127.0.0.1. */
@@ -53,6 +93,9 @@ export async function freePort(): Promise<number> {
  * own output for it.
  */
 export const TEST_PASSWORD = randomBytes(18).toString('base64url');
+
+/** Every password the tests generate; tests/support/secretScan.ts checks that none is ever printed. */
+export const GENERATED_SECRETS = new Set<string>([TEST_PASSWORD]);
 
 /** Server flags for a member of a mesh of `capacity` members. */
 export function serverFlags(options: ServerOptions = {}): string[] {
@@ -92,7 +135,8 @@ export class ServerSet {
     const dataDir = path.join(this.root, name);
     this.dataDirs.push(dataDir);
     await initialise(dataDir, TEST_PASSWORD);
-    const flags = serverFlags(options);
+    if (options.tls === true) configureTls(dataDir);
+    const flags = [...serverFlags(options), ...(options.tls === true ? ['-c', 'ssl=on'] : [])];
     const server: TestServer = {
       name,
       port,
@@ -102,7 +146,7 @@ export class ServerSet {
         database: 'postgres',
         user: 'postgres',
         password: TEST_PASSWORD,
-        sslmode: 'disable',
+        sslmode: options.tls === true ? 'require' : 'disable',
       },
       running: false,
       start: async () => {

@@ -4,7 +4,8 @@
  * table, its partitions, its publication; then the subscriptions. Like the engine, it remembers what
  * it created and, on a new config, creates only what is new and deletes only what is gone.
  */
-import { escapeIdentifier } from 'pg';
+import { randomBytes } from 'node:crypto';
+import { escapeIdentifier, escapeLiteral } from 'pg';
 import { type FederationConfig, parseFederationConfig } from '../../components/config';
 import { adminConnection, replicationConninfo } from '../../components/endpoints';
 import { meshPlan, nodeNameFunction, tableSql } from '../../components/mesh';
@@ -14,7 +15,7 @@ import { type PartitionInputs, partitionProvider } from '../../components/provid
 import { federatedTableProvider } from '../../components/providers/schema';
 import { type SubscriptionInputs, subscriptionProvider } from '../../components/providers/subscription';
 import { renderSqlFile } from '../../components/sql';
-import { type ServerSet, type TestServer, query } from './embeddedServers';
+import { GENERATED_SECRETS, type ServerSet, type TestServer, query } from './embeddedServers';
 
 /** The stack config a user would write for these servers (external members on loopback). */
 export function configFor(servers: TestServer[], extra: Record<string, unknown> = {}): FederationConfig {
@@ -34,8 +35,20 @@ export class FederationDriver {
   readonly partitions = new Map<string, PartitionInputs>();
   readonly subscriptions = new Map<string, SubscriptionInputs>();
   private readonly members = new Set<string>();
+  /** Each member's replication role password, generated as the program's RandomPassword would. */
+  readonly replicationPasswords = new Map<string, string>();
 
   constructor(private readonly servers: ServerSet) {}
+
+  replicationPassword(member: string): string {
+    let password = this.replicationPasswords.get(member);
+    if (password === undefined) {
+      password = randomBytes(24).toString('base64url');
+      this.replicationPasswords.set(member, password);
+      GENERATED_SECRETS.add(password);
+    }
+    return password;
+  }
 
   connection(cfg: FederationConfig, name: string): PgConnection {
     const member = cfg.members.find((m) => m.name === name);
@@ -49,13 +62,13 @@ export class FederationDriver {
   ): SubscriptionInputs {
     const publisher = cfg.members.find((m) => m.name === plan.publisher);
     if (publisher === undefined) throw new Error(`no member ${plan.publisher}`);
-    const password = this.servers.get(plan.publisher).connection.password;
+    const password = this.replicationPassword(plan.publisher);
     return {
       subscriber: plan.subscriber,
       publisher: plan.publisher,
       connection: this.connection(cfg, plan.subscriber),
       publisherConnection: this.connection(cfg, plan.publisher),
-      conninfo: replicationConninfo(publisher, cfg.database, 'postgres', password),
+      conninfo: replicationConninfo(publisher, cfg.database, cfg.replicationUser, password),
       name: plan.name,
       publication: plan.publication,
       slotName: plan.slotName,
@@ -100,6 +113,7 @@ export class FederationDriver {
             table: cfg.table,
             partition: p.partition,
             createSql: p.createSql,
+            guardSql: p.guardSql,
             onDelete: cfg.partitionDeletion,
           };
           await partitionProvider.create(inputs);
@@ -109,11 +123,19 @@ export class FederationDriver {
     await Promise.all(
       newMembers.map(async (member) => {
         const own = plan.partitions.find((p) => p.member === member.name && p.owner === member.name);
+        const ownTable = `${escapeIdentifier(cfg.schema)}.${escapeIdentifier(own?.partition ?? '')}`;
+        const server = this.servers.get(member.name);
+        // As postgresql.Publication, postgresql.Role and postgresql.Grant declare them.
         await query(
-          this.servers.get(member.name),
-          `CREATE PUBLICATION ${escapeIdentifier(publicationName(member.name))} FOR TABLE ` +
-            `${escapeIdentifier(cfg.schema)}.${escapeIdentifier(own?.partition ?? '')}`,
+          server,
+          `CREATE PUBLICATION ${escapeIdentifier(publicationName(member.name))} FOR TABLE ${ownTable}`,
         );
+        await query(
+          server,
+          `CREATE ROLE ${escapeIdentifier(cfg.replicationUser)} LOGIN REPLICATION ` +
+            `PASSWORD ${escapeLiteral(this.replicationPassword(member.name))}`,
+        );
+        await query(server, `GRANT SELECT ON ${ownTable} TO ${escapeIdentifier(cfg.replicationUser)}`);
         this.members.add(member.name);
       }),
     );
@@ -135,10 +157,10 @@ export class FederationDriver {
       this.subscriptions.delete(key);
     }
     for (const member of [...this.members].filter((m) => !wanted.has(m))) {
-      await query(
-        this.servers.get(member),
-        `DROP PUBLICATION IF EXISTS ${escapeIdentifier(publicationName(member))}`,
-      );
+      const server = this.servers.get(member);
+      await query(server, `DROP PUBLICATION IF EXISTS ${escapeIdentifier(publicationName(member))}`);
+      await query(server, `DROP OWNED BY ${escapeIdentifier(cfg.replicationUser)}`);
+      await query(server, `DROP ROLE ${escapeIdentifier(cfg.replicationUser)}`);
       this.members.delete(member);
     }
     const keepParts = new Set(plan.partitions.map((p) => p.resourceName));

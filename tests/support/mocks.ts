@@ -49,11 +49,16 @@ function unwrap(value: unknown): unknown {
   return value;
 }
 
+/** The `result` the mocks give the RandomPassword named `name`. */
+export function mockPassword(name: string): string {
+  return `mock-secret-${createHash('sha256').update(name).digest('hex').slice(0, 24)}`;
+}
+
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
   const digest = createHash('sha256').update(args.name).digest();
   switch (args.type) {
     case 'random:index/randomPassword:RandomPassword':
-      return { ...args.inputs, result: `mock-secret-${digest.toString('hex').slice(0, 24)}` };
+      return { ...args.inputs, result: mockPassword(args.name) };
     case 'random:index/randomBytes:RandomBytes':
       return { ...args.inputs, base64: digest.subarray(0, 16).toString('base64') };
     case 'kubernetes:core/v1:Secret':

@@ -173,6 +173,7 @@ describe('stack config', function () {
       dataStorage: defaults.members[0]?.storage.data,
       backupStorage: defaults.members[0]?.storage.backup,
       database: defaults.database,
+      replicationUser: defaults.replicationUser,
       table: defaults.table,
       partitionTemplate: defaults.partitionTemplate,
       defaultPartition: defaults.defaultPartition,

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import * as pulumi from '@pulumi/pulumi';
 import { type FederationConfig, parseFederationConfig } from '../../components/config';
 import { Federation } from '../../components/federation';
-import { type Registered, installMocks, registered } from '../support/mocks';
+import { type Registered, installMocks, mockPassword, registered } from '../support/mocks';
 
 const T = {
   cluster: 'kubernetes:postgres-operator.crunchydata.com/v1beta1:PostgresCluster',
@@ -19,6 +19,8 @@ const T = {
   subscription: 'pulumi-nodejs:dynamic/pg-federation:Subscription',
   table: 'pulumi-nodejs:dynamic/pg-federation:FederatedTable',
   preflight: 'pulumi-nodejs:dynamic/pg-federation:ServerCheck',
+  role: 'postgresql:index/role:Role',
+  grant: 'postgresql:index/grant:Grant',
   k8sProvider: 'pulumi:providers:kubernetes',
 };
 
@@ -82,6 +84,8 @@ describe('Federation (Pulumi mocks)', function () {
         table: 3,
         preflight: 0,
         k8sProvider: 0,
+        role: 3,
+        grant: 3,
       });
     });
 
@@ -200,7 +204,7 @@ describe('Federation (Pulumi mocks)', function () {
         assert.match(
           conninfo ?? '',
           new RegExp(
-            `^dbname='postgres' host='${publisher}-primary\\.postgres-operator\\.svc' port='5432' user='postgres' ` +
+            `^dbname='postgres' host='${publisher}-primary\\.postgres-operator\\.svc' port='5432' user='federation_replicator' ` +
               `password='mock-secret-[0-9a-f]+' sslrootcert='/pgconf/tls/ca\\.crt' sslmode='verify-full' connect_timeout='10'$`,
           ),
         );
@@ -216,6 +220,33 @@ describe('Federation (Pulumi mocks)', function () {
         'hippo-west-sub-hippo-central',
         'hippo-west-sub-hippo-east',
       ]);
+    });
+
+    it('subscribes as a dedicated replication role that may only read the publisher’s own partition', function () {
+      for (const member of SEED) {
+        const role = byName(resources, `${member}-replication-role`, T.role);
+        assert.deepEqual(
+          [role.inputs.name, role.inputs.login, role.inputs.replication],
+          ['federation_replicator', true, true],
+        );
+        assert.equal(role.inputs.superuser, undefined);
+        const grant = byName(resources, `${member}-replication-grant`, T.grant);
+        assert.deepEqual(
+          [grant.inputs.role, grant.inputs.objectType, grant.inputs.objects, grant.inputs.privileges],
+          ['federation_replicator', 'table', [member.replace('-', '_')], ['SELECT']],
+        );
+        assert.ok(grant.dependencies.includes(byName(resources, `${member}-partition-${member}`).urn));
+      }
+      for (const sub of ofType(resources, T.subscription)) {
+        const publisher = String(sub.inputs.publisher);
+        const conninfo = String(sub.inputs.conninfo);
+        assert.ok(conninfo.includes(`password='${mockPassword(`${publisher}-replication-password`)}'`));
+        assert.ok(
+          !conninfo.includes(mockPassword(`${publisher}-postgres-password`)),
+          'the superuser password stays with Pulumi',
+        );
+        assert.ok(sub.dependencies.includes(byName(resources, `${publisher}-replication-grant`).urn));
+      }
     });
 
     it('passes passwords and connection info to every resource as secrets', function () {
@@ -265,7 +296,7 @@ describe('Federation (Pulumi mocks)', function () {
       const before = new Set(three.map((r) => r.urn));
       const added = four.filter((r) => !before.has(r.urn)).map((r) => r.name);
       // The README quotes this number for `pulumi preview`.
-      assert.equal(added.length, 23);
+      assert.equal(added.length, 26);
       for (const name of added)
         assert.match(name, /hippo-south/, `only hippo-south's resources are new (${name})`);
     });
@@ -335,7 +366,7 @@ describe('Federation (Pulumi mocks)', function () {
       const conninfo = (name: string) => String(byName(resources, name, T.subscription).inputs.conninfo);
       assert.match(
         conninfo('hippo-east-sub-laptop'),
-        /host='laptop\.vpn\.example' port='5433' user='postgres' password='laptop-admin-secret' sslrootcert='\/pgconf\/tls\/laptop-ca\.crt' sslmode='verify-full'/,
+        /host='laptop\.vpn\.example' port='5433' user='federation_replicator' password='mock-secret-[0-9a-f]+' sslrootcert='\/pgconf\/tls\/laptop-ca\.crt' sslmode='verify-full'/,
       );
       // hippo-west is reached by Pulumi through a port-forward, but by its peers in-cluster.
       assert.match(conninfo('laptop-sub-hippo-west'), /host='hippo-west-primary\.west\.svc' port='5432'/);
