@@ -245,7 +245,7 @@ export class FederationNode extends pulumi.ComponentResource {
         connection: this.connection,
         schema: config.schema,
         table: config.table,
-        sql: tableSql(config),
+        sql: tableSql(config, member.name),
       },
       { ...parent, dependsOn: [this.nodeNameFunction] },
     );

@@ -72,10 +72,11 @@ export function meshPlan(cfg: FederationConfig): {
   };
 }
 
-/** `sql/table.sql` rendered for this federation. */
-export function tableSql(cfg: FederationConfig): string {
+/** `sql/table.sql` rendered for one member of this federation. */
+export function tableSql(cfg: FederationConfig, member: string): string {
   return renderSqlFile('table', {
     identifiers: { schema: cfg.schema, table: cfg.table, default_partition: cfg.defaultPartition },
+    literals: { member },
   });
 }
 

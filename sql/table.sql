@@ -2,19 +2,31 @@
 -- with a DEFAULT partition for rows whose owner is unknown. Idempotent: applied on every member,
 -- again after every change of this file (the text is a resource input, so `pulumi preview` shows it).
 --
--- Local-row routing: a row inserted without node_name takes the column default, get_node_name(),
--- and so lands directly in the local member's partition. The seed did this with an AFTER STATEMENT
--- trigger that updated every NULL row after each insert (an insert, then a move of every row);
--- the default routes each row once. Rows applied by logical replication carry their node_name.
+-- This file is rendered per member (:'member' is its name), and checks first that the server is who
+-- the config says: get_node_name() (over pgnodemx's Kubernetes labels on PGO) must return that name.
+DO $check$
+BEGIN
+  IF :"schema".get_node_name() IS DISTINCT FROM :'member' THEN
+    RAISE EXCEPTION 'get_node_name() returns %, but this server is configured as member %',
+      :"schema".get_node_name(), :'member';
+  END IF;
+END
+$check$;
+
+-- Local-row routing: a row inserted without node_name takes the column default, the member's own
+-- name (what get_node_name() returns, as a constant), and so lands directly in the local member's
+-- partition. The seed did this with an AFTER STATEMENT trigger that updated every NULL row after
+-- each insert (an insert, then a move of every row); a constant default routes each row once at no
+-- cost (bench/ measures both). Rows applied by logical replication carry their node_name.
 CREATE TABLE IF NOT EXISTS :"schema".:"table" (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
-    node_name text DEFAULT :"schema".get_node_name(),
+    node_name text DEFAULT :'member',
     value datemultirange,
     created_at timestamptz
 ) PARTITION BY LIST (node_name);
 
 -- Converge a table created before routing by default (for example by the seed's manual procedure).
-ALTER TABLE :"schema".:"table" ALTER COLUMN node_name SET DEFAULT :"schema".get_node_name();
+ALTER TABLE :"schema".:"table" ALTER COLUMN node_name SET DEFAULT :'member';
 
 CREATE TABLE IF NOT EXISTS :"schema".:"default_partition"
     PARTITION OF :"schema".:"table" (PRIMARY KEY (id)) DEFAULT;

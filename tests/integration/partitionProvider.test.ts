@@ -68,13 +68,36 @@ describe('Partition provider on embedded PostgreSQL 14', function () {
       connection: inputs('hippo-east').connection,
       schema: 'public',
       table: 'hippos',
-      sql: tableSql(c),
+      sql: tableSql(c, 'hippo-east'),
     };
     await federatedTableProvider.create(table);
     await federatedTableProvider.update('x', table, table); // the table SQL is idempotent
   });
   after(async function () {
     await set?.stopAll();
+  });
+
+  it('the table refuses a server whose get_node_name() is not the configured member', async function () {
+    const c = cfg();
+    const wrong = {
+      member: 'hippo-west',
+      connection: inputs('hippo-east').connection,
+      schema: 'public',
+      table: 'hippos',
+      sql: tableSql(c, 'hippo-west'),
+    };
+    await assert.rejects(
+      federatedTableProvider.create(wrong),
+      /table public\.hippos on member "hippo-west": get_node_name\(\) returns hippo-east, but this server is configured as member hippo-west/,
+    );
+  });
+
+  it('routes a row inserted without node_name to the local partition by a constant default', async function () {
+    const [col] = await query<{ dflt: string }>(
+      east,
+      `SELECT pg_get_expr(adbin, adrelid) AS dflt FROM pg_attrdef WHERE adrelid = 'hippos'::regclass AND adnum = 2`,
+    );
+    assert.equal(col?.dflt, "'hippo-east'::text");
   });
 
   it('creates a partition with its primary key, and a second create adopts it', async function () {

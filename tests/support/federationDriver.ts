@@ -96,7 +96,7 @@ export class FederationDriver {
           connection: conn,
           schema: cfg.schema,
           table: cfg.table,
-          sql: tableSql(cfg),
+          sql: tableSql(cfg, member.name),
         });
       }),
     );

@@ -1,0 +1,104 @@
+/**
+ * Propagation through a live mesh: how long a row written on one member takes to be visible on the
+ * first other member and on all of them, one row at a time and 100,000 rows at once.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { clientConfig } from '../components/providers/connection';
+import { ServerSet, type TestServer } from '../tests/support/embeddedServers';
+import { FederationDriver, configFor } from '../tests/support/federationDriver';
+import { median, percentile } from './stats';
+
+export interface PropagationResult {
+  members: number;
+  rowToFirstP50Ms: number;
+  rowToAllP50Ms: number;
+  rowToAllP99Ms: number;
+  bulkToFirstMs: number;
+  bulkToAllMs: number;
+}
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Poll each client until `probe` holds there; resolve with each arrival time (ms after `start`). */
+async function arrivals(
+  clients: Client[],
+  start: number,
+  probe: (c: Client) => Promise<boolean>,
+): Promise<number[]> {
+  return Promise.all(
+    clients.map(async (c) => {
+      const deadline = start + 120_000;
+      while (!(await probe(c))) {
+        if (now() > deadline) throw new Error('propagation did not finish within 120 s');
+      }
+      return now() - start;
+    }),
+  );
+}
+
+export async function benchPropagation(
+  members: number,
+  opts: { samples: number; bulkRows: number },
+  log: (line: string) => void,
+): Promise<PropagationResult> {
+  const names = Array.from({ length: members }, (_, i) => `hippo-${i + 1}`);
+  const set = await ServerSet.start(names);
+  try {
+    const servers = names.map((n) => set.get(n));
+    await new FederationDriver(set).up(configFor(servers));
+    const [writerServer, ...readerServers] = servers as [TestServer, ...TestServer[]];
+    const writer = new Client(clientConfig(writerServer.connection, 'bench-writer'));
+    await writer.connect();
+    const readers = await Promise.all(
+      readerServers.map(async (s) => {
+        const c = new Client(clientConfig(s.connection, 'bench-reader'));
+        await c.connect();
+        return c;
+      }),
+    );
+    const first: number[] = [];
+    const all: number[] = [];
+    for (let i = 0; i < opts.samples; i++) {
+      const id = randomUUID();
+      const start = now();
+      await writer.query(`INSERT INTO hippos (id, value, created_at) VALUES ($1, NULL, clock_timestamp())`, [
+        id,
+      ]);
+      const times = await arrivals(
+        readers,
+        start,
+        async (c) => (await c.query('SELECT 1 FROM hippos WHERE id = $1', [id])).rowCount === 1,
+      );
+      first.push(Math.min(...times));
+      all.push(Math.max(...times));
+    }
+    const [{ n: before } = { n: '0' }] = (
+      await writer.query<{ n: string }>('SELECT count(*) AS n FROM hippos')
+    ).rows;
+    const target = Number(before) + opts.bulkRows;
+    const start = now();
+    await writer.query(
+      `INSERT INTO hippos (value, created_at) SELECT NULL, clock_timestamp() FROM generate_series(1, ${opts.bulkRows})`,
+    );
+    const bulkTimes = await arrivals(readers, start, async (c) => {
+      const [row] = (await c.query<{ n: string }>('SELECT count(*) AS n FROM hippos')).rows;
+      if (Number(row?.n) >= target) return true;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return false;
+    });
+    await writer.end();
+    for (const c of readers) await c.end();
+    log(`  propagation: ${members} members done`);
+    return {
+      members,
+      rowToFirstP50Ms: median(first),
+      rowToAllP50Ms: median(all),
+      rowToAllP99Ms: percentile(all, 99),
+      bulkToFirstMs: Math.min(...bulkTimes),
+      bulkToAllMs: Math.max(...bulkTimes),
+    };
+  } finally {
+    await set.stopAll();
+  }
+}

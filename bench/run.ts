@@ -1,0 +1,195 @@
+/**
+ * `npm run bench`: the federation's costs, measured side by side in one run on embedded PostgreSQL
+ * 14, printed as markdown tables and written to bench/results/ (JSON and an SVG chart).
+ * Never part of `npm test`. BENCH_QUICK=1 runs a smaller version (for a smoke run).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import * as path from 'node:path';
+import { ServerSet, query } from '../tests/support/embeddedServers';
+import { benchProgram, type ProgramResult } from './program';
+import { benchPropagation, type PropagationResult } from './propagation';
+import { round } from './stats';
+import { benchWritePath, type WritePathResult } from './writePath';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const RESULTS = path.join(__dirname, 'results');
+const log = (line: string): void => console.error(line);
+
+interface Results {
+  date: string;
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; postgres: string };
+  settings: Record<string, number>;
+  writePath: Array<
+    WritePathResult & { singleRowRatio: number; bulkRatio: number; singleRowAfter50kRatio: number }
+  >;
+  propagation: Array<PropagationResult & { rowAllOverFirst: number; bulkAllOverFirst: number }>;
+  program: ProgramResult[];
+}
+
+function table(header: string[], rows: Array<Array<string | number>>): string {
+  const line = (cells: Array<string | number>): string => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function svg(results: Results): string {
+  const bars: Array<[string, number]> = [
+    ...results.writePath.flatMap((w): Array<[string, number]> => [
+      [`${w.variant}: single-row`, w.singleRowRatio],
+      [`${w.variant}: bulk`, w.bulkRatio],
+      [`${w.variant}: single-row after 50k`, w.singleRowAfter50kRatio],
+    ]),
+    ...results.propagation.map((p): [string, number] => [
+      `${p.members} members: row to all / to first`,
+      p.rowAllOverFirst,
+    ]),
+    ...results.propagation.map((p): [string, number] => [
+      `${p.members} members: 100k to all / to first`,
+      p.bulkAllOverFirst,
+    ]),
+  ];
+  const max = Math.max(2, ...bars.map(([, v]) => v));
+  const width = 760;
+  const left = 300;
+  const scale = (v: number): number => ((width - left - 60) * v) / max;
+  const rows = bars
+    .map(([label, v], i) => {
+      const y = 30 + i * 22;
+      return (
+        `<text x="${left - 8}" y="${y + 13}" text-anchor="end">${label}</text>` +
+        `<rect x="${left}" y="${y}" width="${scale(v).toFixed(1)}" height="16" fill="${v <= 1.15 ? '#4c9a2a' : v <= 1.5 ? '#d9a400' : '#c0392b'}"/>` +
+        `<text x="${left + scale(v) + 6}" y="${y + 13}">${v.toFixed(2)}×</text>`
+      );
+    })
+    .join('\n');
+  const one = left + scale(1);
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${50 + bars.length * 22}" font-family="sans-serif" font-size="12">
+<text x="10" y="18" font-weight="bold">pg-federation ratios (${results.date}, ${results.machine.cores} cores): write path vs plain table; propagation to all vs to first member</text>
+<line x1="${one}" y1="26" x2="${one}" y2="${34 + bars.length * 22}" stroke="#888" stroke-dasharray="3,3"/>
+${rows}
+</svg>
+`;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const writeOpts = QUICK
+    ? { rounds: 1, singleRows: 300, bulkRows: 10_000, preload: 5_000 }
+    : { rounds: 5, singleRows: 3_000, bulkRows: 100_000, preload: 50_000 };
+  const propOpts = QUICK ? { samples: 20, bulkRows: 10_000 } : { samples: 200, bulkRows: 100_000 };
+  const meshes = QUICK ? [3] : [3, 5, 8];
+  const programSizes = QUICK ? [3, 10] : [3, 10, 30];
+
+  log('write path ...');
+  const set = await ServerSet.start(['bench-write']);
+  let writePath: WritePathResult[];
+  let postgres = '';
+  try {
+    const server = set.get('bench-write');
+    postgres = String(
+      (await query<{ v: string }>(server, "SELECT current_setting('server_version') AS v"))[0]?.v ?? '',
+    );
+    writePath = await benchWritePath(server, writeOpts, log);
+  } finally {
+    await set.stopAll();
+  }
+  const plain = writePath.find((w) => w.variant === 'plain') as WritePathResult;
+
+  log('propagation ...');
+  const propagation: PropagationResult[] = [];
+  for (const members of meshes) propagation.push(await benchPropagation(members, propOpts, log));
+
+  log('program under mocks ...');
+  const program: ProgramResult[] = [];
+  for (const members of programSizes) program.push(await benchProgram(members, QUICK ? 1 : 3));
+
+  const results: Results = {
+    date: new Date().toISOString().slice(0, 10),
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: round(totalmem() / 2 ** 30, 1),
+      node: process.version,
+      postgres,
+    },
+    settings: { ...writeOpts, ...propOpts, quick: QUICK ? 1 : 0 },
+    writePath: writePath.map((w) => ({
+      ...w,
+      singleRowRatio: round(w.singleRowMs / plain.singleRowMs),
+      bulkRatio: round(w.bulkMs / plain.bulkMs),
+      singleRowAfter50kRatio: round(w.singleRowAfter50kMs / plain.singleRowAfter50kMs),
+    })),
+    propagation: propagation.map((p) => ({
+      ...p,
+      rowAllOverFirst: round(p.rowToAllP50Ms / p.rowToFirstP50Ms),
+      bulkAllOverFirst: round(p.bulkToAllMs / p.bulkToFirstMs),
+    })),
+    program,
+  };
+
+  const md = [
+    `Machine: ${results.machine.cpu}, ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; Node ${results.machine.node}; PostgreSQL ${results.machine.postgres}. Medians of ${writeOpts.rounds} interleaved rounds.`,
+    '',
+    `Local write path (${writeOpts.singleRows} single-row INSERTs; one INSERT of ${writeOpts.bulkRows} rows; ${writeOpts.singleRows} single-row INSERTs after ${writeOpts.preload} earlier rows):`,
+    '',
+    table(
+      ['table', 'single-row ms', 'ratio', 'bulk ms', 'ratio', 'single-row after preload ms', 'ratio'],
+      results.writePath.map((w) => [
+        w.variant,
+        round(w.singleRowMs, 0),
+        `${w.singleRowRatio}×`,
+        round(w.bulkMs, 0),
+        `${w.bulkRatio}×`,
+        round(w.singleRowAfter50kMs, 0),
+        `${w.singleRowAfter50kRatio}×`,
+      ]),
+    ),
+    '',
+    `Propagation from one member (${propOpts.samples} single rows; one INSERT of ${propOpts.bulkRows} rows):`,
+    '',
+    table(
+      [
+        'members',
+        'row to first p50 ms',
+        'row to all p50 ms',
+        'row to all p99 ms',
+        'all/first',
+        `${propOpts.bulkRows} rows to first ms`,
+        'to all ms',
+        'all/first',
+      ],
+      results.propagation.map((p) => [
+        p.members,
+        round(p.rowToFirstP50Ms, 1),
+        round(p.rowToAllP50Ms, 1),
+        round(p.rowToAllP99Ms, 1),
+        `${p.rowAllOverFirst}×`,
+        round(p.bulkToFirstMs, 0),
+        round(p.bulkToAllMs, 0),
+        `${p.bulkAllOverFirst}×`,
+      ]),
+    ),
+    '',
+    'The Pulumi program under mocks:',
+    '',
+    table(
+      ['members', 'resources', 'evaluate ms'],
+      results.program.map((p) => [p.members, p.resources, round(p.evaluateMs, 0)]),
+    ),
+  ].join('\n');
+  console.log(md);
+
+  mkdirSync(RESULTS, { recursive: true });
+  const suffix = QUICK ? '-quick' : '';
+  writeFileSync(path.join(RESULTS, `results${suffix}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(path.join(RESULTS, `results${suffix}.md`), `${md}\n`);
+  writeFileSync(path.join(RESULTS, `ratios${suffix}.svg`), svg(results));
+  log(
+    `done in ${round((Date.now() - started) / 1000, 0)} s; results in ${path.relative(process.cwd(), RESULTS)}/`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});
