@@ -1,0 +1,125 @@
+/**
+ * What the repository ships besides the program: the CI workflow (previews per environment), the
+ * Pulumi Kubernetes Operator manifest, and the README's config reference against the schema.
+ */
+import { strict as assert } from 'node:assert';
+import { readFileSync, readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { loadAll, load } from 'js-yaml';
+import { CONFIG_KEYS } from '../../components/config';
+
+const ROOT = path.join(__dirname, '..', '..');
+const read = (file: string): string => readFileSync(path.join(ROOT, file), 'utf8');
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+}
+interface Job {
+  if?: string;
+  needs?: string;
+  strategy?: { matrix: { stack: string[] } };
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  jobs: Record<string, Job>;
+}
+
+/** The environments: every stack file in the repo but the embedded demo. */
+const environments = readdirSync(ROOT)
+  .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+  .filter((s): s is string => s !== undefined && s !== 'local')
+  .sort();
+
+describe('the GitHub Actions workflow', function () {
+  const workflow = load(read('.github/workflows/pulumi.yml')) as Workflow;
+  const steps = Object.values(workflow.jobs).flatMap((j) => j.steps);
+
+  it('runs on pull requests and on the main branch', function () {
+    assert.deepEqual(Object.keys(workflow.on).sort(), ['pull_request', 'push']);
+    assert.deepEqual(workflow.on.push, { branches: ['main'] });
+  });
+
+  it('uses only real, pinned actions', function () {
+    const uses = [...new Set(steps.flatMap((s) => (s.uses !== undefined ? [s.uses] : [])))].sort();
+    assert.deepEqual(uses, ['actions/checkout@v4', 'actions/setup-node@v4', 'pulumi/actions@v6']);
+  });
+
+  it('installs, lints and runs the tests before any preview or update', function () {
+    const test = workflow.jobs.test;
+    assert.ok(test);
+    assert.deepEqual(
+      test.steps.flatMap((s) => (s.run !== undefined ? [s.run.split(' ').slice(0, 3).join(' ')] : [])),
+      ['npm ci --ignore-scripts', 'npm run lint', 'npm test'],
+    );
+    assert.equal(workflow.jobs.preview?.needs, 'test');
+    assert.equal(workflow.jobs.up?.needs, 'test');
+  });
+
+  it('previews every environment in the repo on pull requests, commenting the diff', function () {
+    assert.ok(environments.length > 0);
+    const preview = workflow.jobs.preview;
+    assert.ok(preview);
+    assert.match(preview.if ?? '', /pull_request/);
+    assert.deepEqual([...(preview.strategy?.matrix.stack ?? [])].sort(), environments);
+    const step = preview.steps.find((s) => s.uses?.startsWith('pulumi/actions'));
+    assert.deepEqual(step?.with, {
+      command: 'preview',
+      'stack-name': '${{ matrix.stack }}',
+      'comment-on-pr': true,
+      'github-token': '${{ secrets.GITHUB_TOKEN }}',
+    });
+  });
+
+  it('updates every environment from main', function () {
+    const up = workflow.jobs.up;
+    assert.ok(up);
+    assert.match(up.if ?? '', /refs\/heads\/main/);
+    assert.deepEqual([...(up.strategy?.matrix.stack ?? [])].sort(), environments);
+    assert.equal(up.steps.find((s) => s.uses?.startsWith('pulumi/actions'))?.with?.command, 'up');
+  });
+
+  it('names secrets only by reference', function () {
+    for (const step of steps) {
+      for (const value of Object.values(step.env ?? {}))
+        assert.match(value, /^\$\{\{ secrets\.[A-Z_]+ \}\}$/);
+    }
+  });
+});
+
+describe('the Pulumi Kubernetes Operator manifest', function () {
+  it('declares a Stack for an environment of this repo, with its token from a Secret', function () {
+    const docs = loadAll(read('deploy/pulumi-kubernetes-operator/stack.yaml')) as Array<{
+      apiVersion: string;
+      kind: string;
+      spec: {
+        stack: string;
+        serviceAccountName: string;
+        envRefs: Record<string, { type: string; secret: { name: string } }>;
+      };
+    }>;
+    const stack = docs.find((d) => d.kind === 'Stack');
+    assert.equal(stack?.apiVersion, 'pulumi.com/v1');
+    assert.ok(environments.includes(stack?.spec.stack ?? ''));
+    assert.deepEqual(stack?.spec.envRefs.PULUMI_ACCESS_TOKEN?.type, 'Secret');
+    const rbac = loadAll(read('deploy/pulumi-kubernetes-operator/rbac.yaml')) as Array<{
+      kind: string;
+      metadata: { name: string };
+    }>;
+    assert.ok(
+      rbac.some((d) => d.kind === 'ServiceAccount' && d.metadata.name === stack?.spec.serviceAccountName),
+    );
+  });
+});
+
+describe('the README config reference', function () {
+  it('lists exactly the keys the schema reads, and the secret passwords', function () {
+    const readme = read('README.md');
+    const section = readme.slice(readme.indexOf('## Config reference'), readme.indexOf('Member keys:'));
+    const listed = [...section.matchAll(/^\| `([A-Za-z]+)`/gm)].map((m) => m[1]).sort();
+    assert.deepEqual(listed, [...CONFIG_KEYS, 'passwords'].sort());
+  });
+});
