@@ -171,6 +171,32 @@ describe('Subscription provider on embedded PostgreSQL 14', function () {
     );
   });
 
+  it('an initial sync that cannot finish fails after syncTimeoutSeconds with a clear error', async function () {
+    await provider.delete(id, inputs);
+    // A trigger that fires even for replicated rows and rejects them: the copy can never complete.
+    await query(
+      east,
+      `CREATE FUNCTION reject_copy() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no'; END $$;
+       CREATE TRIGGER reject_copy BEFORE INSERT ON hippo_west FOR EACH ROW EXECUTE FUNCTION reject_copy();
+       ALTER TABLE hippo_west ENABLE ALWAYS TRIGGER reject_copy;`,
+    );
+    try {
+      await assert.rejects(provider.create({ ...inputs, syncTimeoutSeconds: 3 }), (err: Error) => {
+        assert.match(
+          err.message,
+          /subscription sub_hippo_east_hippo_west on "hippo-east" to "hippo-west": initial sync not ready after 3s \(table states: hippo_west=[a-z]; r = ready\)\. The subscriber's server log says why/,
+        );
+        return true;
+      });
+    } finally {
+      await query(east, 'DROP TRIGGER reject_copy ON hippo_west; DROP FUNCTION reject_copy()');
+    }
+    // The subscription was left in place; the next create adopts it and now finishes.
+    await provider.create(inputs);
+    const [count] = await query<{ n: string }>(west, `SELECT count(*) AS n FROM hippo_west`);
+    await waitFor('the copy completes', async () => (await westRowsOnEast(east)) === Number(count?.n));
+  });
+
   it('a wrong password fails clearly and never shows the password', async function () {
     const wrong = 'not-the-password-7f3a';
     const bad = { ...inputs, connection: { ...inputs.connection, password: wrong } };
