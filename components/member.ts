@@ -65,6 +65,18 @@ function caFile(member: string, pem: string): string {
   return file;
 }
 
+/** The CA file a member's `sslrootcert` names, with an error that says which key to fix. */
+function readCaFile(member: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(
+      `member "${member}": sslrootcert ${file} cannot be read (${err instanceof Error ? err.message : String(err)}); ` +
+        `point pg-federation:members[].sslrootcert at the PEM of the CA that signed its server certificate`,
+    );
+  }
+}
+
 export class FederationNode extends pulumi.ComponentResource {
   /** The member's configuration, as parsed. */
   public readonly member: MemberConfig;
@@ -98,7 +110,7 @@ export class FederationNode extends pulumi.ComponentResource {
 
     let password: pulumi.Output<string>;
     let ca: pulumi.Output<string | undefined> = pulumi.output(
-      member.admin.sslrootcert !== undefined ? readFileSync(member.admin.sslrootcert, 'utf8') : undefined,
+      member.admin.sslrootcert !== undefined ? readCaFile(member.name, member.admin.sslrootcert) : undefined,
     );
     // The provider reads its CA from a file; left unset when there is none.
     let caPath: pulumi.Input<string> | undefined = member.admin.sslrootcert;

@@ -5,7 +5,11 @@
  * This module is serialized by value into each dynamic provider (it is imported at the top of the
  * provider files), so it imports no npm module at top level: `pg` is required inside `withClient`.
  */
+import type { Input } from '@pulumi/pulumi';
 import type { Client, ClientConfig } from 'pg';
+
+/** A dynamic resource's arguments: its provider's inputs, each of which may be a Pulumi Input. */
+export type ResourceArgs<T> = { [K in keyof T]: Input<T[K]> };
 
 export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
 

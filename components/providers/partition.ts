@@ -12,7 +12,14 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { Client } from 'pg';
-import { type PgConnection, errorMessage, inSchemaTransaction, report, withClient } from './connection';
+import {
+  type PgConnection,
+  type ResourceArgs,
+  errorMessage,
+  inSchemaTransaction,
+  report,
+  withClient,
+} from './connection';
 
 export type PartitionDeletion = 'detach' | 'keep' | 'drop';
 
@@ -192,17 +199,7 @@ export const partitionProvider = {
   },
 } satisfies pulumi.dynamic.ResourceProvider<PartitionInputs, PartitionOutputs>;
 
-export interface PartitionArgs {
-  member: pulumi.Input<string>;
-  owner: pulumi.Input<string>;
-  connection: pulumi.Input<PgConnection>;
-  schema: pulumi.Input<string>;
-  table: pulumi.Input<string>;
-  partition: pulumi.Input<string>;
-  createSql: pulumi.Input<string>;
-  guardSql: pulumi.Input<string>;
-  onDelete: pulumi.Input<PartitionDeletion>;
-}
+export type PartitionArgs = ResourceArgs<PartitionInputs>;
 
 /** A member's partition of the federated table on one server. */
 export class Partition extends pulumi.dynamic.Resource {
@@ -213,7 +210,7 @@ export class Partition extends pulumi.dynamic.Resource {
     super(
       partitionProvider,
       name,
-      { ...args, connection: pulumi.secret(args.connection), partition: args.partition, owner: args.owner },
+      { ...args, connection: pulumi.secret(args.connection) },
       { ...opts, additionalSecretOutputs: ['connection'] },
       'pg-federation',
       'Partition',

@@ -9,7 +9,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { Client } from 'pg';
-import { type PgConnection, errorMessage, withClient } from './connection';
+import { type PgConnection, type ResourceArgs, errorMessage, withClient } from './connection';
 
 export interface ServerCheckInputs {
   member: string;
@@ -155,12 +155,7 @@ export const serverCheckProvider = {
   },
 } satisfies pulumi.dynamic.ResourceProvider<ServerCheckInputs, ServerCheckOutputs>;
 
-export interface ServerCheckArgs {
-  member: pulumi.Input<string>;
-  connection: pulumi.Input<PgConnection>;
-  members: pulumi.Input<number>;
-  recommended: pulumi.Input<Record<string, number>>;
-}
+export type ServerCheckArgs = ResourceArgs<ServerCheckInputs>;
 
 /** The preflight check of an external member. */
 export class ServerCheck extends pulumi.dynamic.Resource {

@@ -7,7 +7,14 @@
  * runs at once, converge. Delete never drops the table: it holds every member's rows.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { type PgConnection, errorMessage, inSchemaTransaction, report, withClient } from './connection';
+import {
+  type PgConnection,
+  type ResourceArgs,
+  errorMessage,
+  inSchemaTransaction,
+  report,
+  withClient,
+} from './connection';
 
 export interface FederatedTableInputs {
   member: string;
@@ -66,13 +73,7 @@ export const federatedTableProvider = {
   },
 } satisfies pulumi.dynamic.ResourceProvider<FederatedTableInputs, FederatedTableOutputs>;
 
-export interface FederatedTableArgs {
-  member: pulumi.Input<string>;
-  connection: pulumi.Input<PgConnection>;
-  schema: pulumi.Input<string>;
-  table: pulumi.Input<string>;
-  sql: pulumi.Input<string>;
-}
+export type FederatedTableArgs = ResourceArgs<FederatedTableInputs>;
 
 /** The federated table on one member. */
 export class FederatedTable extends pulumi.dynamic.Resource {

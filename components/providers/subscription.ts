@@ -14,7 +14,14 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { Client } from 'pg';
-import { type PgConnection, describeConnection, errorMessage, report, withClient } from './connection';
+import {
+  type PgConnection,
+  type ResourceArgs,
+  describeConnection,
+  errorMessage,
+  report,
+  withClient,
+} from './connection';
 
 export interface SubscriptionInputs {
   subscriber: string;
@@ -352,17 +359,7 @@ export const subscriptionProvider = {
   },
 } satisfies pulumi.dynamic.ResourceProvider<SubscriptionInputs, SubscriptionOutputs>;
 
-export interface SubscriptionArgs {
-  subscriber: pulumi.Input<string>;
-  publisher: pulumi.Input<string>;
-  connection: pulumi.Input<PgConnection>;
-  publisherConnection: pulumi.Input<PgConnection>;
-  conninfo: pulumi.Input<string>;
-  name: pulumi.Input<string>;
-  publication: pulumi.Input<string>;
-  slotName: pulumi.Input<string>;
-  syncTimeoutSeconds: pulumi.Input<number>;
-}
+export type SubscriptionArgs = ResourceArgs<SubscriptionInputs>;
 
 /** A member's subscription to another member's publication. */
 export class Subscription extends pulumi.dynamic.Resource {
