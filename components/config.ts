@@ -344,7 +344,7 @@ export function loadConfig(): { config: FederationConfig; passwords: pulumi.Outp
       continue;
     }
     const text = all[fullKey] ?? '';
-    raw[key] = parseConfigValue(text);
+    raw[key] = isStringKey(key) ? text : parseConfigValue(text);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const config = parseFederationConfig(raw);
@@ -362,6 +362,13 @@ export function loadConfig(): { config: FederationConfig; passwords: pulumi.Outp
     );
   }
   return { config, passwords };
+}
+
+/** String-valued keys arrive as they are; lists, numbers and booleans arrive as JSON text. */
+function isStringKey(key: string): boolean {
+  let type: z.ZodType | undefined = (rawSchema.shape as Record<string, z.ZodType>)[key];
+  while (type instanceof z.ZodDefault || type instanceof z.ZodOptional) type = type.unwrap() as z.ZodType;
+  return type instanceof z.ZodString || type instanceof z.ZodEnum;
 }
 
 /** Config values arrive as strings; structured values and numbers are JSON. */

@@ -249,7 +249,8 @@ export class FederationNode extends pulumi.ComponentResource {
       },
     );
 
-    // The table's node_name default calls get_node_name(): the function comes first.
+    // sql/table.sql checks get_node_name() against the member name, and the guards call it: the
+    // function comes first.
     this.table = new FederatedTable(
       `${name}-table`,
       {

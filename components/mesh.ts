@@ -107,8 +107,5 @@ export function nodeNameFunction(cfg: FederationConfig, member: MemberConfig) {
     volatility: 'IMMUTABLE',
     securityDefiner: true,
     body: nodeNameFunctionBody(cfg, member),
-    // The table's node_name default calls the function; dropping the function (on destroy) drops
-    // that default, never the table or its rows.
-    dropCascade: true,
   } as const;
 }

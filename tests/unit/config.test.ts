@@ -5,7 +5,14 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { load } from 'js-yaml';
-import { CONFIG_KEYS, ConfigError, DEFAULT_IMAGES, parseFederationConfig } from '../../components/config';
+import * as pulumi from '@pulumi/pulumi';
+import {
+  CONFIG_KEYS,
+  ConfigError,
+  DEFAULT_IMAGES,
+  loadConfig,
+  parseFederationConfig,
+} from '../../components/config';
 
 function problemsOf(raw: Record<string, unknown>): string[] {
   try {
@@ -192,5 +199,44 @@ describe('stack config', function () {
         `${key} type`,
       );
     }
+  });
+});
+
+describe('loadConfig (the stack config as the Pulumi runtime hands it over)', function () {
+  afterEach(() => pulumi.runtime.setAllConfig({}));
+
+  it('parses JSON-valued keys, keeps strings as strings, and reads passwords as a secret', async function () {
+    pulumi.runtime.setAllConfig(
+      {
+        'pg-federation:members': JSON.stringify([
+          { name: 'hippo-east', kind: 'external', host: 'db', port: 5433 },
+        ]),
+        'pg-federation:namespace': '1234',
+        'pg-federation:maxMembers': '12',
+        'pg-federation:monitoring': 'false',
+        'pg-federation:passwords': JSON.stringify({ 'hippo-east': 'from-config' }),
+        'kubernetes:context': 'ignored',
+      },
+      ['pg-federation:passwords'],
+    );
+    const { config, passwords } = loadConfig();
+    assert.equal(config.members[0]?.admin.port, 5433);
+    assert.equal(config.maxMembers, 12);
+    assert.equal(config.monitoring, false);
+    assert.equal(config.members[0]?.namespace, '1234');
+    assert.equal(await pulumi.isSecret(passwords), true);
+  });
+
+  it('rejects a misspelt key of its namespace', function () {
+    pulumi.runtime.setAllConfig({ 'pg-federation:members': '[{"name":"a"}]', 'pg-federation:tabel': 'x' });
+    assert.throws(() => loadConfig(), /pg-federation:tabel: unknown key; check the spelling/);
+  });
+
+  it('asks for the password of an external member, with the command that sets it', function () {
+    pulumi.runtime.setAllConfig({ 'pg-federation:members': '[{"name":"vm","kind":"external","host":"db"}]' });
+    assert.throws(
+      () => loadConfig(),
+      /pg-federation:passwords\.vm: external member "vm" needs its admin password; set it with: pulumi config set --secret --path 'passwords\["vm"\]' <password>/,
+    );
   });
 });

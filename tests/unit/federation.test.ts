@@ -25,6 +25,8 @@ const T = {
 };
 
 const SEED = ['hippo-east', 'hippo-central', 'hippo-west'];
+/** What the mocks' RandomPassword results look like (tests/support/mocks.ts), as a regex. */
+const MOCK_SECRET = 'mock-secret-[0-9a-f]{24}';
 
 async function run(config: FederationConfig, passwords: Record<string, string> = {}) {
   const resources = installMocks();
@@ -205,7 +207,7 @@ describe('Federation (Pulumi mocks)', function () {
           conninfo ?? '',
           new RegExp(
             `^dbname='postgres' host='${publisher}-primary\\.postgres-operator\\.svc' port='5432' user='federation_replicator' ` +
-              `password='mock-secret-[0-9a-f]+' sslrootcert='/pgconf/tls/ca\\.crt' sslmode='verify-full' connect_timeout='10'$`,
+              `password='${MOCK_SECRET}' sslrootcert='/pgconf/tls/ca\\.crt' sslmode='verify-full' connect_timeout='10'$`,
           ),
         );
         // After the subscriber's partition for the publisher and the publisher's publication.
@@ -366,7 +368,10 @@ describe('Federation (Pulumi mocks)', function () {
       const conninfo = (name: string) => String(byName(resources, name, T.subscription).inputs.conninfo);
       assert.match(
         conninfo('hippo-east-sub-laptop'),
-        /host='laptop\.vpn\.example' port='5433' user='federation_replicator' password='mock-secret-[0-9a-f]+' sslrootcert='\/pgconf\/tls\/laptop-ca\.crt' sslmode='verify-full'/,
+        new RegExp(
+          `host='laptop\\.vpn\\.example' port='5433' user='federation_replicator' password='${MOCK_SECRET}' ` +
+            `sslrootcert='/pgconf/tls/laptop-ca\\.crt' sslmode='verify-full'`,
+        ),
       );
       // hippo-west is reached by Pulumi through a port-forward, but by its peers in-cluster.
       assert.match(conninfo('laptop-sub-hippo-west'), /host='hippo-west-primary\.west\.svc' port='5432'/);
