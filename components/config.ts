@@ -11,6 +11,7 @@ import {
   DNS_1035_LABEL,
   MAX_IDENTIFIER_BYTES,
   identifierBytes,
+  isSqlName,
   partitionName,
   publicationName,
   subscriptionName,
@@ -142,7 +143,6 @@ export class ConfigError extends Error {
   }
 }
 
-const SQL_NAME = /^[a-z_][a-z0-9_]*$/;
 const PGO_ONLY_KEYS = [
   'namespace',
   'kubeContext',
@@ -183,7 +183,7 @@ export function parseFederationConfig(raw: Record<string, unknown>): FederationC
     ['defaultPartition', cfg.defaultPartition],
   ];
   for (const [key, value] of sqlNames) {
-    if (!SQL_NAME.test(value) || identifierBytes(value) > MAX_IDENTIFIER_BYTES) {
+    if (!isSqlName(value)) {
       problems.push(
         `${CONFIG_NAMESPACE}:${key}: "${value}" must be a lowercase SQL name (letters, digits, '_', at most ${MAX_IDENTIFIER_BYTES} bytes)`,
       );

@@ -14,6 +14,15 @@ export const MAX_IDENTIFIER_BYTES = 63;
 /** A Kubernetes DNS-1035 label: what PGO accepts as a PostgresCluster name. */
 export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/** A lowercase SQL name that needs no quoting and fits NAMEDATALEN (what every derived name must be). */
+export function isSqlName(name: unknown): name is string {
+  return (
+    typeof name === 'string' &&
+    /^[a-z_][a-z0-9_]*$/.test(name) &&
+    identifierBytes(name) <= MAX_IDENTIFIER_BYTES
+  );
+}
+
 /** A member name turned into the SQL identifier stem used by every derived object. */
 export function sqlStem(member: string): string {
   return member.replace(/-/g, '_');

@@ -20,6 +20,7 @@ import {
   report,
   withClient,
 } from './connection';
+import { isSqlName } from '../naming';
 
 export type PartitionDeletion = 'detach' | 'keep' | 'drop';
 
@@ -41,7 +42,6 @@ export interface PartitionInputs {
 
 export type PartitionOutputs = PartitionInputs;
 
-const SQL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const DELETIONS: PartitionDeletion[] = ['detach', 'keep', 'drop'];
 
 interface PartitionState {
@@ -77,7 +77,7 @@ export const partitionProvider = {
   async check(_olds, news) {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     for (const key of ['schema', 'table', 'partition'] as const) {
-      if (typeof news[key] !== 'string' || !SQL_NAME.test(news[key])) {
+      if (!isSqlName(news[key])) {
         failures.push({ property: key, reason: `${key} must be a lowercase SQL name of at most 63 bytes` });
       }
     }

@@ -22,6 +22,7 @@ import {
   report,
   withClient,
 } from './connection';
+import { isSqlName } from '../naming';
 
 export interface SubscriptionInputs {
   subscriber: string;
@@ -39,8 +40,6 @@ export interface SubscriptionInputs {
 }
 
 export type SubscriptionOutputs = SubscriptionInputs;
-
-const SQL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 interface ExistingSubscription {
   conninfo: string;
@@ -77,7 +76,7 @@ async function findSubscription(client: Client, name: string): Promise<ExistingS
 
 /**
  * On the publisher: the publication must exist (PostgreSQL 14 does not check at CREATE SUBSCRIPTION).
- * Returns the tables it publishes, as `"schema"."table"`.
+ * Returns the tables it publishes as qualified names, quoted where needed (`format('%I.%I')`).
  */
 async function publishedTables(inputs: SubscriptionInputs): Promise<string[]> {
   return withClient(inputs.publisher, inputs.publisherConnection, async (client) => {
@@ -248,7 +247,7 @@ export const subscriptionProvider = {
   async check(_olds, news) {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     for (const key of ['name', 'publication', 'slotName'] as const) {
-      if (typeof news[key] !== 'string' || !SQL_NAME.test(news[key])) {
+      if (!isSqlName(news[key])) {
         failures.push({ property: key, reason: `${key} must be a lowercase SQL name of at most 63 bytes` });
       }
     }
