@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import * as path from 'node:path';
 import { load } from 'js-yaml';
 import { Client } from 'pg';
@@ -83,12 +84,30 @@ export async function answers(port: number): Promise<boolean> {
   }
 }
 
+/** Does anything accept TCP connections on this loopback port? */
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 /** Initialise (first time) and start one server; reuse it when it already runs. */
 export async function startServer(
   server: LocalServer,
   capacity: number,
 ): Promise<'reused' | 'started' | 'created'> {
   if (await answers(server.port)) return 'reused';
+  if (await portTaken(server.port)) {
+    throw new Error(
+      `port ${server.port} of member "${server.name}" is taken by something that is not this project's server ` +
+        `(another PostgreSQL?); stop it or change the member's port in Pulumi.local.yaml`,
+    );
+  }
   makeServerRoot(LOCAL_DIR);
   makeServerRoot(SERVERS_DIR);
   const created = !isInitialised(server.dataDir);
