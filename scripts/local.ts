@@ -40,6 +40,7 @@ function pulumiOnPath(): boolean {
 
 async function localStack(): Promise<Stack> {
   mkdirSync(STATE_DIR, { recursive: true });
+  localSecret('pulumi-passphrase'); // generated once, before the stack's secrets provider needs it
   return LocalWorkspace.createOrSelectStack(
     { stackName: LOCAL_STACK, workDir: PROJECT_ROOT },
     {
@@ -55,7 +56,6 @@ async function localStack(): Promise<Stack> {
 
 /** Each member's admin password, as a config secret (set once; unchanged values are not rewritten). */
 async function setPasswords(stack: Stack, cfg: FederationConfig): Promise<void> {
-  localSecret('pulumi-passphrase');
   const current = await stack.getAllConfig();
   const known = current['pg-federation:passwords']?.value;
   const password = localPassword();
