@@ -13,6 +13,7 @@ import {
   identifierBytes,
   isSqlName,
   partitionName,
+  primaryServiceHost,
   publicationName,
   subscriptionName,
 } from './naming';
@@ -267,7 +268,7 @@ export function parseFederationConfig(raw: Record<string, unknown>): FederationC
   const members = cfg.members.map((m): MemberConfig => {
     const namespace = m.namespace ?? cfg.namespace;
     const isPgo = m.kind === 'pgo';
-    const inCluster = `${m.name}-primary.${namespace}.svc`;
+    const inCluster = primaryServiceHost(m.name, namespace);
     const adminHost = m.host ?? inCluster;
     const admin: Endpoint = {
       host: adminHost,

@@ -60,7 +60,6 @@ export function primaryServiceHost(cluster: string, namespace: string): string {
 
 /** Pulumi resource names: stable, unique within a stack, derived only from member names. */
 export const resourceNames = {
-  member: (member: string): string => member,
   partition: (owner: string, onMember: string): string => `${onMember}-partition-${owner}`,
   subscription: (subscriber: string, publisher: string): string => `${subscriber}-sub-${publisher}`,
 };

@@ -8,7 +8,6 @@
  *   npm run local:stop       stop the servers (data kept)
  *   npm run local:destroy    destroy the stack, stop the servers, delete `.local/`
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { LocalWorkspace, type Stack } from '@pulumi/pulumi/automation';
@@ -29,14 +28,7 @@ import {
   startServer,
   stopServer,
 } from './localServers';
-
-const INSTALL_HINT =
-  'the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/, e.g. `curl -fsSL https://get.pulumi.com | sh`) and run this again';
-
-function pulumiOnPath(): boolean {
-  const probe = spawnSync('pulumi', ['version'], { encoding: 'utf8' });
-  return probe.error === undefined && probe.status === 0;
-}
+import { INSTALL_HINT, pulumiOnPath } from './pulumiCli';
 
 async function localStack(): Promise<Stack> {
   mkdirSync(STATE_DIR, { recursive: true });

@@ -21,6 +21,7 @@ import {
   withClient,
 } from './connection';
 import { isSqlName } from '../naming';
+import { FederationResource } from './resource';
 
 export type PartitionDeletion = 'detach' | 'keep' | 'drop';
 
@@ -202,18 +203,8 @@ export const partitionProvider = {
 export type PartitionArgs = ResourceArgs<PartitionInputs>;
 
 /** A member's partition of the federated table on one server. */
-export class Partition extends pulumi.dynamic.Resource {
-  declare public readonly partition: pulumi.Output<string>;
-  declare public readonly owner: pulumi.Output<string>;
-
+export class Partition extends FederationResource {
   constructor(name: string, args: PartitionArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      partitionProvider,
-      name,
-      { ...args, connection: pulumi.secret(args.connection) },
-      { ...opts, additionalSecretOutputs: ['connection'] },
-      'pg-federation',
-      'Partition',
-    );
+    super(partitionProvider, 'Partition', name, args, ['connection'], opts);
   }
 }

@@ -10,6 +10,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import type { Client } from 'pg';
 import { type PgConnection, type ResourceArgs, errorMessage, withClient } from './connection';
+import { FederationResource } from './resource';
 
 export interface ServerCheckInputs {
   member: string;
@@ -158,20 +159,8 @@ export const serverCheckProvider = {
 export type ServerCheckArgs = ResourceArgs<ServerCheckInputs>;
 
 /** The preflight check of an external member. */
-export class ServerCheck extends pulumi.dynamic.Resource {
+export class ServerCheck extends FederationResource {
   constructor(name: string, args: ServerCheckArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      serverCheckProvider,
-      name,
-      {
-        ...args,
-        connection: pulumi.secret(args.connection),
-        serverVersion: undefined,
-        supportsMembers: undefined,
-      },
-      { ...opts, additionalSecretOutputs: ['connection'] },
-      'pg-federation',
-      'ServerCheck',
-    );
+    super(serverCheckProvider, 'ServerCheck', name, args, ['connection'], opts);
   }
 }

@@ -15,6 +15,7 @@ import {
   report,
   withClient,
 } from './connection';
+import { FederationResource } from './resource';
 
 export interface FederatedTableInputs {
   member: string;
@@ -76,15 +77,8 @@ export const federatedTableProvider = {
 export type FederatedTableArgs = ResourceArgs<FederatedTableInputs>;
 
 /** The federated table on one member. */
-export class FederatedTable extends pulumi.dynamic.Resource {
+export class FederatedTable extends FederationResource {
   constructor(name: string, args: FederatedTableArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      federatedTableProvider,
-      name,
-      { ...args, connection: pulumi.secret(args.connection) },
-      { ...opts, additionalSecretOutputs: ['connection'] },
-      'pg-federation',
-      'FederatedTable',
-    );
+    super(federatedTableProvider, 'FederatedTable', name, args, ['connection'], opts);
   }
 }

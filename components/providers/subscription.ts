@@ -23,6 +23,7 @@ import {
   withClient,
 } from './connection';
 import { isSqlName } from '../naming';
+import { FederationResource } from './resource';
 
 export interface SubscriptionInputs {
   subscriber: string;
@@ -78,22 +79,20 @@ async function findSubscription(client: Client, name: string): Promise<ExistingS
  * On the publisher: the publication must exist (PostgreSQL 14 does not check at CREATE SUBSCRIPTION).
  * Returns the tables it publishes as qualified names, quoted where needed (`format('%I.%I')`).
  */
-async function publishedTables(inputs: SubscriptionInputs): Promise<string[]> {
-  return withClient(inputs.publisher, inputs.publisherConnection, async (client) => {
-    const res = await client.query<{ qualified: string | null }>(
-      `SELECT format('%I.%I', t.schemaname, t.tablename) AS qualified
-         FROM pg_publication p LEFT JOIN pg_publication_tables t ON t.pubname = p.pubname
-        WHERE p.pubname = $1`,
-      [inputs.publication],
+async function publishedTables(client: Client, inputs: SubscriptionInputs): Promise<string[]> {
+  const res = await client.query<{ qualified: string | null }>(
+    `SELECT format('%I.%I', t.schemaname, t.tablename) AS qualified
+       FROM pg_publication p LEFT JOIN pg_publication_tables t ON t.pubname = p.pubname
+      WHERE p.pubname = $1`,
+    [inputs.publication],
+  );
+  if (res.rowCount === 0) {
+    throw new Error(
+      `publication ${inputs.publication} does not exist on publisher "${inputs.publisher}"; ` +
+        `it is declared by the publisher's member component and must be created first`,
     );
-    if (res.rowCount === 0) {
-      throw new Error(
-        `publication ${inputs.publication} does not exist on publisher "${inputs.publisher}"; ` +
-          `it is declared by the publisher's member component and must be created first`,
-      );
-    }
-    return res.rows.flatMap((row) => (row.qualified === null ? [] : [row.qualified]));
-  });
+  }
+  return res.rows.flatMap((row) => (row.qualified === null ? [] : [row.qualified]));
 }
 
 interface SlotState {
@@ -202,27 +201,26 @@ async function createSubscription(
 async function ensure(inputs: SubscriptionInputs): Promise<void> {
   const pg: typeof import('pg') = require('pg');
   const ident = pg.escapeIdentifier(inputs.name);
-  const tables = await publishedTables(inputs);
   await withClient(inputs.subscriber, inputs.connection, async (client) => {
     const existing = await findSubscription(client, inputs.name);
-    if (existing === undefined) {
-      // The slot is created first, over Pulumi's own connection to the publisher. Letting
-      // CREATE SUBSCRIPTION create it deadlocks across servers when two members subscribe to each
-      // other at once (as the engine does): each command holds a transaction id on its server while
-      // the other's slot creation waits for that server's running transactions to finish.
-      await withClient(inputs.publisher, inputs.publisherConnection, async (pub) => {
-        await dropOrphanSlot(pub, inputs, `no subscription ${inputs.name} on "${inputs.subscriber}" used it`);
-        await pub.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [inputs.slotName]);
-      });
+    // One session on the publisher checks the publication and, for a new subscription, makes the
+    // slot first: letting CREATE SUBSCRIPTION create it deadlocks across servers when two members
+    // subscribe to each other at once (as the engine does), each command holding a transaction id
+    // on its server while the other's slot creation waits for that server's transactions to end.
+    await withClient(inputs.publisher, inputs.publisherConnection, async (pub) => {
+      const tables = await publishedTables(pub, inputs);
+      if (existing !== undefined) return;
+      await dropOrphanSlot(pub, inputs, `no subscription ${inputs.name} on "${inputs.subscriber}" used it`);
+      await pub.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [inputs.slotName]);
       try {
         await createSubscription(client, inputs, tables);
       } catch (err) {
-        await withClient(inputs.publisher, inputs.publisherConnection, (pub) =>
-          dropOrphanSlot(pub, inputs, `CREATE SUBSCRIPTION failed`),
-        ).catch(() => undefined); // left for the next run, which drops an orphan slot before creating
+        // Left for the next run otherwise, which drops an orphan slot before creating.
+        await dropOrphanSlot(pub, inputs, 'CREATE SUBSCRIPTION failed').catch(() => undefined);
         throw err;
       }
-    } else {
+    });
+    if (existing !== undefined) {
       if (existing.slotName !== inputs.slotName) {
         throw new Error(
           `subscription ${inputs.name} already exists on "${inputs.subscriber}" with slot ${existing.slotName ?? 'NONE'}, ` +
@@ -361,23 +359,15 @@ export const subscriptionProvider = {
 export type SubscriptionArgs = ResourceArgs<SubscriptionInputs>;
 
 /** A member's subscription to another member's publication. */
-export class Subscription extends pulumi.dynamic.Resource {
-  declare public readonly slotName: pulumi.Output<string>;
-  declare public readonly publication: pulumi.Output<string>;
-
+export class Subscription extends FederationResource {
   constructor(name: string, args: SubscriptionArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       subscriptionProvider,
-      name,
-      {
-        ...args,
-        connection: pulumi.secret(args.connection),
-        publisherConnection: pulumi.secret(args.publisherConnection),
-        conninfo: pulumi.secret(args.conninfo),
-      },
-      { ...opts, additionalSecretOutputs: ['connection', 'publisherConnection', 'conninfo'] },
-      'pg-federation',
       'Subscription',
+      name,
+      args,
+      ['connection', 'publisherConnection', 'conninfo'],
+      opts,
     );
   }
 }

@@ -4,22 +4,17 @@
  * member, `destroy` leaves no subscriptions or slots. Runs wherever `pulumi` is on PATH.
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { LocalWorkspace, type Stack } from '@pulumi/pulumi/automation';
 import { dump, load } from 'js-yaml';
+import { pulumiOnPath } from '../../scripts/pulumiCli';
 import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SEED_INSERT = readFileSync(path.join(__dirname, '..', 'fixtures', 'seed-insert.sql'), 'utf8');
-
-function pulumiOnPath(): boolean {
-  const probe = spawnSync('pulumi', ['version'], { encoding: 'utf8' });
-  return probe.error === undefined && probe.status === 0;
-}
 
 async function total(server: TestServer): Promise<number> {
   const [row] = await query<{ n: string }>(server, 'SELECT count(*) AS n FROM hippos');

@@ -44,6 +44,17 @@ describe('Partition provider on embedded PostgreSQL 14', function () {
     };
   }
 
+  /** The federated table on east's server, rendered as if that server were `member`. */
+  function tableInputs(member: string) {
+    return {
+      member,
+      connection: inputs('hippo-east').connection,
+      schema: 'public',
+      table: 'hippos',
+      sql: tableSql(cfg(), member),
+    };
+  }
+
   async function parentOf(table: string): Promise<string | null | undefined> {
     const rows = await query<{ parent: string | null }>(
       east,
@@ -63,13 +74,7 @@ describe('Partition provider on embedded PostgreSQL 14', function () {
       east,
       renderSqlFile('function', { identifiers: { schema: 'public' }, literals: { body: fn.body } }),
     );
-    const table = {
-      member: 'hippo-east',
-      connection: inputs('hippo-east').connection,
-      schema: 'public',
-      table: 'hippos',
-      sql: tableSql(c, 'hippo-east'),
-    };
+    const table = tableInputs('hippo-east');
     await federatedTableProvider.create(table);
     await federatedTableProvider.update('x', table, table); // the table SQL is idempotent
   });
@@ -78,16 +83,8 @@ describe('Partition provider on embedded PostgreSQL 14', function () {
   });
 
   it('the table refuses a server whose get_node_name() is not the configured member', async function () {
-    const c = cfg();
-    const wrong = {
-      member: 'hippo-west',
-      connection: inputs('hippo-east').connection,
-      schema: 'public',
-      table: 'hippos',
-      sql: tableSql(c, 'hippo-west'),
-    };
     await assert.rejects(
-      federatedTableProvider.create(wrong),
+      federatedTableProvider.create(tableInputs('hippo-west')),
       /table public\.hippos on member "hippo-west": get_node_name\(\) returns hippo-east, but this server is configured as member hippo-west/,
     );
   });
