@@ -24,11 +24,12 @@ export async function benchProgram(members: number, rounds: number): Promise<Pro
         const federation = new Federation('federation', { config, passwords: {} });
         await registered([
           ...federation.subscriptions.values(),
+          ...federation.landings.values(),
           ...[...federation.nodes.values()].flatMap((n) => [
-            n.table,
+            ...n.tables.values(),
             n.publication,
-            n.replicationGrant,
-            ...n.partitions.values(),
+            ...n.grants.values(),
+            ...n.ownPartitions.values(),
           ]),
         ]);
       }),

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { parseFederationConfig } from '../components/config';
-import { nodeNameFunction, partitionPlan, tableSql } from '../components/mesh';
+import { memberPlan, plan } from '../components/plan';
 import { clientConfig } from '../components/providers/connection';
 import { renderSqlFile } from '../components/sql';
 import type { TestServer } from '../tests/support/embeddedServers';
@@ -35,17 +35,15 @@ async function setup(client: Client): Promise<void> {
     })),
   });
   const schema = 'federated';
-  const fcfg = { ...cfg, schema };
-  const member = cfg.members[0];
-  if (member === undefined) throw new Error('no member');
+  const mp = memberPlan(plan({ ...cfg, schema }), 'hippo-east');
   await client.query(`CREATE SCHEMA ${schema}`);
-  const fn = nodeNameFunction(fcfg, member);
-  await client.query(renderSqlFile('function', { identifiers: { schema }, literals: { body: fn.body } }));
-  await client.query(tableSql(fcfg, member.name));
-  for (const owner of cfg.members) {
-    const plan = partitionPlan(fcfg, member.name, owner.name);
-    await client.query(plan.createSql);
-    if (plan.guardSql !== '') await client.query(plan.guardSql);
+  await client.query(
+    renderSqlFile('function', { identifiers: { schema }, literals: { body: mp.nodeNameBody } }),
+  );
+  for (const t of mp.tables) await client.query(t.sql);
+  for (const p of mp.partitions) {
+    await client.query(p.createSql);
+    if (p.guardSql !== '') await client.query(p.guardSql);
   }
   await client.query('CREATE SCHEMA seed; SET search_path = seed');
   await client.query(readFileSync(path.join(__dirname, 'seed-schema.sql'), 'utf8'));

@@ -2,52 +2,58 @@
  * Stack config: the one place it is parsed, defaulted and validated.
  *
  * `parseFederationConfig` is a pure function over the raw values (exported for tests); `loadConfig`
- * reads them from the Pulumi stack. Every error names the config key and says how to fix it, and
- * is raised while the program runs, so `pulumi preview` fails before anything is touched.
+ * reads them from the Pulumi stack. Every problem is reported at once, each naming the config key and
+ * the fix, while the program runs, so `pulumi preview` fails before anything is touched. Names the
+ * federation derives (SQL objects, Kubernetes objects, Pulumi resources) are checked against each
+ * other by the plan (components/plan.ts), which this module calls.
  */
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
+import { PARTITION_DELETIONS, type PartitionDeletion, SSL_MODES, type SslMode } from './enums';
+import { KIND_KEYS, type MemberKind, MEMBER_KINDS, SERVER_KINDS } from './servers';
 import {
   DNS_1035_LABEL,
+  DNS_1123_LABEL,
   MAX_IDENTIFIER_BYTES,
   identifierBytes,
   isSqlName,
-  partitionName,
-  primaryServiceHost,
   publicationName,
-  subscriptionName,
+  suggestMemberName,
 } from './naming';
+import { nameCollisions } from './plan';
+import { type TableSpec, SEED_TABLE, tableSpecSchema, validateTable } from './tables';
 
 export const CONFIG_NAMESPACE = 'pg-federation';
 
-/** The seed's images (PGO v5.0.3 era); override them per stack with `images`. */
+/** The seed's images (PGO v5.0.3 era); override them per stack or per member. */
 export const DEFAULT_IMAGES = {
   postgres: 'registry.developers.crunchydata.com/crunchydata/crunchy-postgres:centos8-14.0-0',
   exporter: 'registry.developers.crunchydata.com/crunchydata/crunchy-postgres-exporter:ubi8-5.0.3-0',
   pgbackrest: 'registry.developers.crunchydata.com/crunchydata/crunchy-pgbackrest:centos8-2.35-0',
 };
 
-const sslmode = z.enum(['disable', 'require', 'verify-ca', 'verify-full']);
-export type SslMode = z.infer<typeof sslmode>;
+const sslmode = z.enum(SSL_MODES);
 
 const quantity = z
   .string()
   .regex(/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/, 'must be a Kubernetes quantity such as 1Gi');
-
 const port = z.number().int().min(1).max(65535);
+const namespace = z
+  .string()
+  .regex(DNS_1123_LABEL, 'must be a Kubernetes namespace name (a DNS-1123 label such as postgres-operator)');
 
 const memberSchema = z.strictObject({
   name: z.string(),
   /** `pgo`: a PostgresCluster this program declares; `external`: a server it only connects to. */
-  kind: z.enum(['pgo', 'external']).default('pgo'),
+  kind: z.enum(MEMBER_KINDS).default('pgo'),
   /** PGO members: the namespace of the cluster (defaults to the stack's `namespace`). */
-  namespace: z.string().optional(),
+  namespace: namespace.optional(),
   /** PGO members: the kubeconfig context of the Kubernetes cluster it runs in (default: the current one). */
   kubeContext: z.string().min(1).optional(),
   /** Where Pulumi connects (admin endpoint). PGO default: `<name>-primary.<namespace>.svc`. */
   host: z.string().min(1).optional(),
   port: port.optional(),
-  /** External members: the admin role Pulumi connects as (default `postgres`). */
+  /** The admin role Pulumi connects as (default `postgres`). */
   user: z.string().min(1).optional(),
   /** TLS of the admin connection. PGO default `verify-full` with the namespace CA. */
   sslmode: sslmode.optional(),
@@ -67,9 +73,10 @@ const memberSchema = z.strictObject({
   backupStorage: quantity.optional(),
 });
 
-const rawSchema = z.strictObject({
-  members: z.array(memberSchema).min(1, 'list at least one member'),
-  namespace: z.string().default('postgres-operator'),
+const topSchema = z.strictObject({
+  members: z.array(z.unknown()).min(1, 'list at least one member'),
+  tables: z.array(z.unknown()).min(1, 'list at least one table, or leave tables unset').optional(),
+  namespace: namespace.default('postgres-operator'),
   postgresVersion: z
     .number()
     .int()
@@ -83,18 +90,24 @@ const rawSchema = z.strictObject({
   backupStorage: quantity.default('1Gi'),
   database: z.string().min(1).default('postgres'),
   replicationUser: z.string().default('federation_replicator'),
-  table: z.string().default('hippos'),
-  partitionTemplate: z.string().default('{member}'),
-  defaultPartition: z.string().default('hippo_default'),
+  table: z.string().default(SEED_TABLE.name),
+  partitionTemplate: z.string().default(SEED_TABLE.partitionTemplate),
+  defaultPartition: z.string().default(SEED_TABLE.defaultPartition),
   maxMembers: z.number().int().min(2).max(64).default(10),
   syncTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
-  partitionDeletion: z.enum(['detach', 'keep', 'drop']).default('detach'),
+  partitionDeletion: z.enum(PARTITION_DELETIONS).default('detach'),
   monitoring: z.boolean().default(true),
   /** Keep a PostgresCluster in Kubernetes when its member leaves the config (a typo must not delete a database). */
   retainClusters: z.boolean().default(true),
+  /**
+   * Members whose servers are gone for good. Deleting what pointed at them (subscriptions, their
+   * slots) then succeeds without reaching them; otherwise a delete that cannot reach a server fails,
+   * so that no replication slot is ever left untracked.
+   */
+  lostMembers: z.array(z.string()).default([]),
 });
 
-export type RawConfig = z.input<typeof rawSchema>;
+export type RawConfig = z.input<typeof topSchema>;
 
 export interface Endpoint {
   host: string;
@@ -106,7 +119,7 @@ export interface Endpoint {
 
 export interface MemberConfig {
   name: string;
-  kind: 'pgo' | 'external';
+  kind: MemberKind;
   /** Kubernetes namespace (PGO members). */
   namespace: string;
   /** kubeconfig context (PGO members); undefined: the ambient one. */
@@ -117,218 +130,259 @@ export interface MemberConfig {
   replication: Endpoint;
   storage: { data: string; backup: string };
   images: { postgres: string; exporter: string; pgbackrest: string };
+  /** How `get_node_name()` knows the member's name: PGO's pgnodemx labels, or its own name. */
+  nodeName: 'pgnodemx' | 'static';
 }
 
 export interface FederationConfig {
   members: MemberConfig[];
+  /** The federated tables, in config order. */
+  tables: TableSpec[];
+  /**
+   * The table a stack federated before `tables` existed (config key `table`): its resources keep the
+   * names they had then, through aliases.
+   */
+  legacyTable: string;
   postgresVersion: number;
   database: string;
-  /** The login role (REPLICATION, SELECT on its member's own partition) that subscriptions use. */
+  /** The login role (REPLICATION, SELECT on its member's own partitions) that subscriptions use. */
   replicationUser: string;
   schema: string;
-  table: string;
-  partitionTemplate: string;
-  defaultPartition: string;
   maxMembers: number;
   syncTimeoutSeconds: number;
-  partitionDeletion: 'detach' | 'keep' | 'drop';
+  partitionDeletion: PartitionDeletion;
   monitoring: boolean;
   retainClusters: boolean;
+  lostMembers: string[];
 }
 
-/** A config error that names the key and the fix. */
-export class ConfigError extends Error {
+/** A config error that names the key and the fix; Pulumi prints it without a stack trace. */
+export class ConfigError extends pulumi.RunError {
   constructor(public readonly problems: string[]) {
     super(`invalid stack config:\n  - ${problems.join('\n  - ')}`);
     this.name = 'ConfigError';
   }
 }
 
-const PGO_ONLY_KEYS = [
-  'namespace',
-  'kubeContext',
-  'postgresImage',
-  'exporterImage',
-  'pgbackrestImage',
-  'dataStorage',
-  'backupStorage',
-] as const;
-
-function keyPath(path: PropertyKey[]): string {
+/** `pg-federation:members[2].name` from a zod path under a prefix. */
+export function keyPath(path: PropertyKey[], prefix = ''): string {
   const key = path
-    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
+    .map((part, i) =>
+      typeof part === 'number' ? `[${part}]` : `${i === 0 && prefix === '' ? '' : '.'}${String(part)}`,
+    )
     .join('');
-  return key === '' ? CONFIG_NAMESPACE : `${CONFIG_NAMESPACE}:${key}`;
+  const full = `${prefix}${key}`;
+  return full === '' ? CONFIG_NAMESPACE : `${CONFIG_NAMESPACE}:${full}`;
+}
+
+/** zod's issues as our sentences. */
+export function zodProblems(error: z.ZodError, prefix = ''): string[] {
+  return error.issues.map((issue) => {
+    const where = keyPath(issue.path, prefix);
+    if (issue.code === 'unrecognized_keys') {
+      return `${where}: unknown key(s) ${issue.keys.join(', ')}; check the spelling against the config reference in README.md`;
+    }
+    return `${where}: ${issue.message}`;
+  });
 }
 
 /** Parse, default and validate raw stack config. Throws `ConfigError` listing every problem. */
 export function parseFederationConfig(raw: Record<string, unknown>): FederationConfig {
-  const parsed = rawSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const where = keyPath(issue.path);
-        if (issue.code === 'unrecognized_keys') {
-          return `${where}: unknown key(s) ${issue.keys.join(', ')}; check the spelling against the config reference in README.md`;
-        }
-        return `${where}: ${issue.message}`;
-      }),
-    );
-  }
-  const cfg = parsed.data;
   const problems: string[] = [];
+  const top = topSchema.safeParse(raw);
+  if (!top.success) problems.push(...zodProblems(top.error));
+  // Each member and table is parsed on its own, so a bad one does not hide the others' problems.
+  const rawMembers = Array.isArray(raw.members) ? raw.members : [];
+  const members = rawMembers.flatMap((m, i) => {
+    const parsed = memberSchema.safeParse(m);
+    if (!parsed.success) {
+      problems.push(...zodProblems(parsed.error, `members[${i}]`));
+      return [];
+    }
+    return [{ index: i, member: parsed.data }];
+  });
+  const cfg = top.success ? top.data : topSchema.parse(topDefaults(raw));
 
-  const sqlNames: Array<[string, string]> = [
-    ['replicationUser', cfg.replicationUser],
-    ['table', cfg.table],
-    ['defaultPartition', cfg.defaultPartition],
-  ];
-  for (const [key, value] of sqlNames) {
+  for (const [key, value] of [['replicationUser', cfg.replicationUser]] as const) {
     if (!isSqlName(value)) {
       problems.push(
         `${CONFIG_NAMESPACE}:${key}: "${value}" must be a lowercase SQL name (letters, digits, '_', at most ${MAX_IDENTIFIER_BYTES} bytes)`,
       );
     }
   }
-  if (!cfg.partitionTemplate.includes('{member}')) {
+  if (rawMembers.length > cfg.maxMembers) {
     problems.push(
-      `${CONFIG_NAMESPACE}:partitionTemplate: "${cfg.partitionTemplate}" must contain {member}, e.g. "{member}" or "orders_{member}"`,
-    );
-  }
-  if (cfg.members.length > cfg.maxMembers) {
-    problems.push(
-      `${CONFIG_NAMESPACE}:maxMembers: ${cfg.members.length} members are listed but maxMembers is ${cfg.maxMembers}; ` +
+      `${CONFIG_NAMESPACE}:maxMembers: ${rawMembers.length} members are listed but maxMembers is ${cfg.maxMembers}; ` +
         `raise maxMembers (this resizes replication settings and restarts every member's server) or list fewer members`,
     );
   }
 
+  const tables = parseTables(raw, cfg, problems);
+
   const seen = new Map<string, number>();
-  const taken = new Map<string, string>([
-    [cfg.table, 'the table'],
-    [cfg.defaultPartition, 'the default partition'],
-  ]);
-  cfg.members.forEach((m, i) => {
-    const where = `${CONFIG_NAMESPACE}:members[${i}].name`;
-    if (!DNS_1035_LABEL.test(m.name)) {
-      problems.push(
-        `${where}: "${m.name}" is not a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, ` +
-          `ending with a letter or digit, at most 63 characters); rename it, e.g. "${suggestLabel(m.name)}"`,
-      );
-      return;
+  const accepted: Array<{ index: number; member: z.infer<typeof memberSchema> }> = [];
+  for (const { index, member: m } of members) {
+    const where = `${CONFIG_NAMESPACE}:members[${index}].name`;
+    const label = memberNameProblem(m.name);
+    if (label !== undefined) {
+      problems.push(`${where}: "${m.name}" ${label}; rename it, e.g. "${suggestMemberName(m.name, index)}"`);
+      continue;
     }
     const previous = seen.get(m.name);
     if (previous !== undefined) {
       problems.push(
         `${where}: "${m.name}" is listed twice (also members[${previous}].name); member names must be unique`,
       );
-      return;
+      continue;
     }
-    seen.set(m.name, i);
-    const partition = partitionName(cfg.partitionTemplate, m.name);
-    for (const [kind, ident] of [
-      ['partition', partition],
-      ['publication', publicationName(m.name)],
-    ] as const) {
-      if (identifierBytes(ident) > MAX_IDENTIFIER_BYTES) {
-        problems.push(
-          `${where}: the ${kind} name "${ident}" derived from "${m.name}" is ${identifierBytes(ident)} bytes, over PostgreSQL's ${MAX_IDENTIFIER_BYTES}; use a shorter member name`,
-        );
-      }
+    seen.set(m.name, index);
+    accepted.push({ index, member: m });
+    const kind = SERVER_KINDS[m.kind];
+    for (const problem of kind.validate(endpointSettings(m, cfg.namespace))) {
+      problems.push(`${CONFIG_NAMESPACE}:members[${index}].${problem}`);
     }
-    const owner = taken.get(partition);
-    if (owner !== undefined) {
+    const foreign = KIND_KEYS.filter((key) => m[key] !== undefined && !kind.ownKeys.includes(key));
+    if (foreign.length > 0) {
       problems.push(
-        `${where}: "${m.name}" gives partition name "${partition}" (after '-' → '_'), which collides with ${owner}; rename the member`,
+        `${CONFIG_NAMESPACE}:members[${index}]: ${foreign.join(', ')} do not apply to ${m.kind} members; remove them from member "${m.name}"`,
       );
     }
-    taken.set(partition, `the partition of member "${m.name}"`);
-    if (m.kind === 'external' && m.host === undefined) {
-      problems.push(`${CONFIG_NAMESPACE}:members[${i}].host: external member "${m.name}" needs a host`);
-    }
-    const pgoOnly = PGO_ONLY_KEYS.filter((key) => m[key] !== undefined);
-    if (m.kind === 'external' && pgoOnly.length > 0) {
+    if ((m.user ?? 'postgres') === cfg.replicationUser) {
       problems.push(
-        `${CONFIG_NAMESPACE}:members[${i}]: ${pgoOnly.join(', ')} apply to PGO members only; remove them from external member "${m.name}"`,
-      );
-    }
-  });
-  const longest = [...seen.keys()].sort((a, b) => b.length - a.length).slice(0, 2);
-  if (longest.length === 2) {
-    const [a, b] = longest as [string, string];
-    const sub = subscriptionName(a, b);
-    if (identifierBytes(sub) > MAX_IDENTIFIER_BYTES) {
-      problems.push(
-        `${CONFIG_NAMESPACE}:members: the subscription name "${sub}" (for "${a}" ← "${b}") is ${identifierBytes(sub)} bytes, ` +
-          `over PostgreSQL's ${MAX_IDENTIFIER_BYTES}; keep any two member names within ${MAX_IDENTIFIER_BYTES - 5} characters together`,
+        `${CONFIG_NAMESPACE}:replicationUser: "${cfg.replicationUser}" is also the admin role of member "${m.name}"; ` +
+          `the federation manages the replication role's password and privileges, so choose another name`,
       );
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  for (const name of cfg.lostMembers) {
+    if (seen.has(name)) {
+      problems.push(
+        `${CONFIG_NAMESPACE}:lostMembers: "${name}" is still listed in members; a lost member is one removed from members whose server is gone for good`,
+      );
+    }
+  }
 
-  const members = cfg.members.map((m): MemberConfig => {
-    const namespace = m.namespace ?? cfg.namespace;
-    const isPgo = m.kind === 'pgo';
-    const inCluster = primaryServiceHost(m.name, namespace);
-    const adminHost = m.host ?? inCluster;
-    const admin: Endpoint = {
-      host: adminHost,
-      port: m.port ?? 5432,
-      sslmode: m.sslmode ?? (isPgo ? 'verify-full' : 'require'),
-      ...(m.sslrootcert !== undefined ? { sslrootcert: m.sslrootcert } : {}),
+  const parsedMembers = accepted.map(({ member }) => resolveMember(member, cfg));
+  if (problems.length === 0) {
+    const config: FederationConfig = {
+      members: parsedMembers,
+      tables,
+      legacyTable: cfg.table,
+      postgresVersion: cfg.postgresVersion,
+      database: cfg.database,
+      replicationUser: cfg.replicationUser,
+      schema: 'public',
+      maxMembers: cfg.maxMembers,
+      syncTimeoutSeconds: cfg.syncTimeoutSeconds,
+      partitionDeletion: cfg.partitionDeletion,
+      monitoring: cfg.monitoring,
+      retainClusters: cfg.retainClusters,
+      lostMembers: cfg.lostMembers,
     };
-    const replicationSslrootcert = m.replicationSslrootcert ?? (isPgo ? '/pgconf/tls/ca.crt' : undefined);
-    const replication: Endpoint = {
-      host: m.replicationHost ?? (isPgo ? inCluster : adminHost),
-      port: m.replicationPort ?? (isPgo ? 5432 : admin.port),
-      sslmode: m.replicationSslmode ?? (isPgo ? 'verify-full' : admin.sslmode),
-      ...(replicationSslrootcert !== undefined ? { sslrootcert: replicationSslrootcert } : {}),
+    problems.push(...nameCollisions(config));
+    if (problems.length === 0) return config;
+  }
+  throw new ConfigError(problems);
+}
+
+/** Defaults for the keys that did parse, so the rest of the checks can run past a bad one. */
+function topDefaults(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { members: [{}] };
+  for (const [key, shape] of Object.entries(topSchema.shape)) {
+    if (key === 'members' || key === 'tables' || !(key in raw)) continue;
+    if ((shape as z.ZodType).safeParse(raw[key]).success) out[key] = raw[key];
+  }
+  return out;
+}
+
+/** Why a member name cannot be used, or undefined. */
+export function memberNameProblem(name: string): string | undefined {
+  if (!DNS_1035_LABEL.test(name)) {
+    return (
+      "is not a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, " +
+      'ending with a letter or digit, at most 63 characters)'
+    );
+  }
+  const publication = publicationName(name);
+  if (identifierBytes(publication) > MAX_IDENTIFIER_BYTES) {
+    return `gives publication name "${publication}" of ${identifierBytes(publication)} bytes, over PostgreSQL's ${MAX_IDENTIFIER_BYTES}`;
+  }
+  return undefined;
+}
+
+function parseTables(
+  raw: Record<string, unknown>,
+  cfg: z.infer<typeof topSchema>,
+  problems: string[],
+): TableSpec[] {
+  // Pulumi.yaml declares their defaults, which the runtime hands over as values: only a value other
+  // than the default means someone set it.
+  const legacyKeys = (['table', 'partitionTemplate', 'defaultPartition'] as const).filter(
+    (k) => k in raw && raw[k] !== topSchema.shape[k].parse(undefined),
+  );
+  if (raw.tables === undefined) {
+    // The seed's table, under the names the legacy keys give it.
+    const spec: TableSpec = {
+      ...SEED_TABLE,
+      name: cfg.table,
+      partitionTemplate: cfg.partitionTemplate,
+      defaultPartition: cfg.defaultPartition,
     };
-    return {
-      name: m.name,
-      kind: m.kind,
-      namespace,
-      ...(m.kubeContext !== undefined ? { kubeContext: m.kubeContext } : {}),
-      user: m.user ?? 'postgres',
-      admin,
-      replication,
-      storage: { data: m.dataStorage ?? cfg.dataStorage, backup: m.backupStorage ?? cfg.backupStorage },
-      images: {
-        postgres: m.postgresImage ?? cfg.postgresImage,
-        exporter: m.exporterImage ?? cfg.exporterImage,
-        pgbackrest: m.pgbackrestImage ?? cfg.pgbackrestImage,
-      },
-    };
+    problems.push(...validateTable(spec, '').map(legacyKey));
+    return [spec];
+  }
+  if (legacyKeys.length > 0) {
+    problems.push(
+      `${CONFIG_NAMESPACE}:${legacyKeys.join(', ')}: set these on each entry of tables instead (tables[].name, ` +
+        `tables[].partitionTemplate, tables[].defaultPartition); with tables listed they have no meaning`,
+    );
+  }
+  const list = Array.isArray(raw.tables) ? raw.tables : [];
+  return list.flatMap((t, i) => {
+    const parsed = tableSpecSchema.safeParse(t);
+    if (!parsed.success) {
+      problems.push(...zodProblems(parsed.error, `tables[${i}]`));
+      return [];
+    }
+    const spec = parsed.data;
+    const issues = validateTable(spec, `tables[${i}]`);
+    problems.push(...issues.map((p) => `${CONFIG_NAMESPACE}:${p}`));
+    return issues.length === 0 ? [spec] : [];
   });
+}
 
+/** A problem of the implicit seed table, named by its legacy key. */
+function legacyKey(problem: string): string {
+  return `${CONFIG_NAMESPACE}:${problem.replace(/^name:/, 'table:')}`;
+}
+
+function endpointSettings(m: z.infer<typeof memberSchema>, namespace: string) {
+  return { ...m, namespace: m.namespace ?? namespace };
+}
+
+function resolveMember(m: z.infer<typeof memberSchema>, cfg: z.infer<typeof topSchema>): MemberConfig {
+  const kind = SERVER_KINDS[m.kind];
+  const { admin, replication } = kind.endpoints(endpointSettings(m, cfg.namespace));
   return {
-    members,
-    postgresVersion: cfg.postgresVersion,
-    database: cfg.database,
-    replicationUser: cfg.replicationUser,
-    schema: 'public',
-    table: cfg.table,
-    partitionTemplate: cfg.partitionTemplate,
-    defaultPartition: cfg.defaultPartition,
-    maxMembers: cfg.maxMembers,
-    syncTimeoutSeconds: cfg.syncTimeoutSeconds,
-    partitionDeletion: cfg.partitionDeletion,
-    monitoring: cfg.monitoring,
-    retainClusters: cfg.retainClusters,
+    name: m.name,
+    kind: m.kind,
+    namespace: m.namespace ?? cfg.namespace,
+    ...(m.kubeContext !== undefined ? { kubeContext: m.kubeContext } : {}),
+    user: m.user ?? 'postgres',
+    admin,
+    replication,
+    storage: { data: m.dataStorage ?? cfg.dataStorage, backup: m.backupStorage ?? cfg.backupStorage },
+    images: {
+      postgres: m.postgresImage ?? cfg.postgresImage,
+      exporter: m.exporterImage ?? cfg.exporterImage,
+      pgbackrest: m.pgbackrestImage ?? cfg.pgbackrestImage,
+    },
+    nodeName: kind.nodeName(cfg),
   };
 }
 
-function suggestLabel(name: string): string {
-  const label = name
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^[^a-z]+/, '')
-    .replace(/-+$/, '')
-    .slice(0, 63);
-  return label.length > 0 ? label : 'hippo-east';
-}
-
 /** Keys this program reads from the `pg-federation:` namespace (besides the secret `passwords`). */
-export const CONFIG_KEYS = Object.keys(rawSchema.shape) as Array<keyof typeof rawSchema.shape>;
+export const CONFIG_KEYS = Object.keys(topSchema.shape) as Array<keyof typeof topSchema.shape>;
 
 /** Read the stack's config. Unknown keys in our namespace are errors (a typo must not be ignored). */
 export function loadConfig(): { config: FederationConfig; passwords: pulumi.Output<Record<string, string>> } {
@@ -347,27 +401,33 @@ export function loadConfig(): { config: FederationConfig; passwords: pulumi.Outp
     const text = all[fullKey] ?? '';
     raw[key] = isStringKey(key) ? text : parseConfigValue(text);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  const config = parseFederationConfig(raw);
+  let config: FederationConfig | undefined;
+  try {
+    config = parseFederationConfig(raw);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  const passwordsText = all[`${CONFIG_NAMESPACE}:passwords`];
+  for (const m of config?.members ?? []) {
+    if (m.kind !== 'external') continue;
+    const password = passwordOf(passwordsText, m.name);
+    if (password === undefined || password === '') {
+      problems.push(
+        `${CONFIG_NAMESPACE}:passwords.${m.name}: external member "${m.name}" needs its admin password` +
+          `${password === '' ? ' (it is empty)' : ''}; set it with: pulumi config set --secret --path 'passwords["${m.name}"]' <password>`,
+      );
+    }
+  }
+  if (problems.length > 0 || config === undefined) throw new ConfigError(problems);
   const passwords =
     cfg.getSecretObject<Record<string, string>>('passwords') ?? pulumi.secret<Record<string, string>>({});
-  const secretKeys = passwordKeys(all[`${CONFIG_NAMESPACE}:passwords`]);
-  const missing = config.members.filter((m) => m.kind === 'external' && !secretKeys.includes(m.name));
-  if (missing.length > 0) {
-    throw new ConfigError(
-      missing.map(
-        (m) =>
-          `${CONFIG_NAMESPACE}:passwords.${m.name}: external member "${m.name}" needs its admin password; ` +
-          `set it with: pulumi config set --secret --path 'passwords["${m.name}"]' <password>`,
-      ),
-    );
-  }
   return { config, passwords };
 }
 
 /** String-valued keys arrive as they are; lists, numbers and booleans arrive as JSON text. */
 function isStringKey(key: string): boolean {
-  let type: z.ZodType | undefined = (rawSchema.shape as Record<string, z.ZodType>)[key];
+  let type: z.ZodType | undefined = (topSchema.shape as Record<string, z.ZodType>)[key];
   while (type instanceof z.ZodDefault || type instanceof z.ZodOptional) type = type.unwrap() as z.ZodType;
   return type instanceof z.ZodString || type instanceof z.ZodEnum;
 }
@@ -381,9 +441,11 @@ function parseConfigValue(text: string): unknown {
   }
 }
 
-/** Names of the members that have a password, without keeping the passwords. */
-function passwordKeys(text: string | undefined): string[] {
-  if (text === undefined) return [];
+/** One member's password from the config text, without keeping the others. */
+function passwordOf(text: string | undefined, member: string): string | undefined {
+  if (text === undefined) return undefined;
   const value = parseConfigValue(text);
-  return value !== null && typeof value === 'object' ? Object.keys(value) : [];
+  if (value === null || typeof value !== 'object') return undefined;
+  const password = (value as Record<string, unknown>)[member];
+  return typeof password === 'string' ? password : undefined;
 }

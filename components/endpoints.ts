@@ -1,9 +1,11 @@
 /**
  * How Pulumi reaches a member (admin connection) and how the other members' subscriptions reach it
- * (replication conninfo). Plain values in, plain values out; the program lifts them with apply.
+ * (replication conninfo).
  */
+import { readFileSync } from 'node:fs';
+import * as pulumi from '@pulumi/pulumi';
 import type { MemberConfig } from './config';
-import { type PgConnection, conninfo } from './providers/connection';
+import { type ConnectionArgs, type PgConnection, conninfo } from './providers/connection';
 
 /** Pulumi's admin connection to `member`. `ca` is the PEM of the CA behind the member's certificate. */
 export function adminConnection(
@@ -24,8 +26,41 @@ export function adminConnection(
 }
 
 /**
+ * The same as resource inputs, field by field: only the password (and a CA not read yet) may be
+ * unknown in a preview, so a new password updates what uses the connection instead of replacing it.
+ */
+export function adminConnectionArgs(
+  member: MemberConfig,
+  database: string,
+  password: pulumi.Input<string>,
+  ca?: pulumi.Input<string>,
+): ConnectionArgs {
+  return {
+    host: member.admin.host,
+    port: member.admin.port,
+    database,
+    user: member.user,
+    password: pulumi.secret(password),
+    sslmode: member.admin.sslmode,
+    ...(ca !== undefined ? { ca } : {}),
+  };
+}
+
+/** The CA file a member's `sslrootcert` names, with an error that says which key to fix. */
+export function readCaFile(member: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new pulumi.RunError(
+      `member "${member}": sslrootcert ${file} cannot be read (${err instanceof Error ? err.message : String(err)}); ` +
+        `point pg-federation:members[].sslrootcert at the PEM of the CA that signed its server certificate`,
+    );
+  }
+}
+
+/**
  * The libpq conninfo a subscriber's server uses to reach `publisher`: the seed's
- * `dbname=postgres host=<publisher>-primary.<ns>.svc user=postgres password=… sslrootcert=/pgconf/tls/ca.crt
+ * `dbname=postgres host=<publisher>-primary.<ns>.svc user=… password=… sslrootcert=/pgconf/tls/ca.crt
  * sslmode=verify-full` on PGO, with a bounded connect timeout so an unreachable publisher fails fast.
  */
 export function replicationConninfo(

@@ -1,16 +1,21 @@
 /**
- * Federation: one FederationNode per member and the subscriptions between every ordered pair.
+ * Federation: the plan (components/plan.ts) made resources. One FederationNode per member; then what
+ * joins two members: every member's partition of every other member's rows (a landing), and the
+ * subscriptions between every ordered pair.
  *
- * A subscription on M to P comes after M's partition for P (the rows need somewhere to land) and
- * after P's publication (PostgreSQL 14 would accept a missing one and fail later in a loop).
+ * A landing on S for P's rows comes after S's table, and after P's own partition and the grant that
+ * lets the replication role read it (a landing added to a running subscription is copied at once).
+ * A subscription on S to P comes after S's landings for P and after P's publication and grants
+ * (PostgreSQL 14 would accept a missing publication and fail later in a loop).
  */
-import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import type { FederationConfig } from './config';
 import { replicationConninfo } from './endpoints';
-import { FederationNode } from './member';
-import { meshPlan } from './mesh';
+import { FederationNode } from './federationNode';
+import { type FederationPlan, plan } from './plan';
+import type { Partition } from './providers/partition';
 import { Subscription } from './providers/subscription';
+import type { MemberKind } from './servers';
 
 export interface FederationArgs {
   config: FederationConfig;
@@ -19,7 +24,7 @@ export interface FederationArgs {
 }
 
 export interface MemberSummary {
-  kind: 'pgo' | 'external';
+  kind: MemberKind;
   host: string;
   replicationHost: string;
   publication: string;
@@ -27,53 +32,60 @@ export interface MemberSummary {
 }
 
 export class Federation extends pulumi.ComponentResource {
+  public readonly plan: FederationPlan;
   public readonly nodes = new Map<string, FederationNode>();
+  /** Landing partitions by resource name (`<member>-partition-<table>-<owner>`). */
+  public readonly landings = new Map<string, Partition>();
   public readonly subscriptions = new Map<string, Subscription>();
-  public readonly k8sProviders = new Map<string, k8s.Provider>();
   /** Per member: endpoints, publication and subscriptions (no secrets). */
   public readonly summary: Record<string, MemberSummary>;
 
   constructor(name: string, args: FederationArgs, opts?: pulumi.ComponentResourceOptions) {
     super('pg-federation:index:Federation', name, {}, opts);
     const { config } = args;
-    const plan = meshPlan(config);
+    this.plan = plan(config);
     const passwords = pulumi.secret(pulumi.output(args.passwords));
+    const shared = new Map<string, unknown>();
 
-    for (const member of config.members) {
-      let k8sProvider: k8s.Provider | undefined;
-      if (member.kind === 'pgo' && member.kubeContext !== undefined) {
-        k8sProvider = this.k8sProviders.get(member.kubeContext);
-        if (k8sProvider === undefined) {
-          k8sProvider = new k8s.Provider(
-            `k8s-${member.kubeContext}`,
-            { context: member.kubeContext },
-            { parent: this },
-          );
-          this.k8sProviders.set(member.kubeContext, k8sProvider);
-        }
-      }
+    for (const mp of this.plan.members) {
       this.nodes.set(
-        member.name,
+        mp.member.name,
         new FederationNode(
-          member.name,
-          {
-            member,
-            config,
-            ...(member.kind === 'external'
-              ? { adminPassword: passwords.apply((p) => p[member.name] ?? '') }
-              : {}),
-            ...(k8sProvider !== undefined ? { k8sProvider } : {}),
-          },
+          mp.member.name,
+          { plan: mp, config, federation: this, passwords, shared },
           { parent: this },
         ),
       );
     }
 
-    for (const sub of plan.subscriptions) {
+    for (const mp of this.plan.members) {
+      const holder = this.node(mp.member.name);
+      for (const p of mp.partitions.filter((x) => x.owner !== x.member)) {
+        const owner = this.node(p.owner);
+        const reads = [owner.ownPartitions.get(p.table), owner.grants.get(p.table)];
+        this.landings.set(
+          p.resourceName,
+          holder.partition(
+            p,
+            config,
+            { parent: holder },
+            {
+              publisherConnection: owner.connectionArgs,
+              dependsOn: reads.filter((r): r is NonNullable<typeof r> => r !== undefined),
+            },
+          ),
+        );
+      }
+    }
+
+    for (const sub of this.plan.subscriptions) {
       const subscriber = this.node(sub.subscriber);
       const publisher = this.node(sub.publisher);
-      const landing = subscriber.partitions.get(sub.publisher);
-      if (landing === undefined) throw new Error(`no partition for ${sub.publisher} on ${sub.subscriber}`);
+      const landings = this.plan.members
+        .flatMap((m) => m.partitions)
+        .filter((p) => p.member === sub.subscriber && p.owner === sub.publisher)
+        .map((p) => this.landings.get(p.resourceName))
+        .filter((p): p is Partition => p !== undefined);
       this.subscriptions.set(
         sub.resourceName,
         new Subscription(
@@ -81,8 +93,8 @@ export class Federation extends pulumi.ComponentResource {
           {
             subscriber: sub.subscriber,
             publisher: sub.publisher,
-            connection: subscriber.connection,
-            publisherConnection: publisher.connection,
+            connection: subscriber.connectionArgs,
+            publisherConnection: publisher.connectionArgs,
             conninfo: publisher.replicationPassword.apply((pw) =>
               replicationConninfo(publisher.member, config.database, publisher.replicationUser, pw),
             ),
@@ -90,21 +102,25 @@ export class Federation extends pulumi.ComponentResource {
             publication: sub.publication,
             slotName: sub.slotName,
             syncTimeoutSeconds: config.syncTimeoutSeconds,
+            landings: sub.landings,
           },
-          { parent: subscriber, dependsOn: [landing, publisher.publication, publisher.replicationGrant] },
+          {
+            parent: subscriber,
+            dependsOn: [...landings, publisher.publication, ...publisher.grants.values()],
+          },
         ),
       );
     }
 
     this.summary = Object.fromEntries(
-      config.members.map((m) => [
-        m.name,
+      this.plan.members.map((m) => [
+        m.member.name,
         {
-          kind: m.kind,
-          host: m.admin.host,
-          replicationHost: m.replication.host,
-          publication: this.node(m.name).publicationName,
-          subscriptions: plan.subscriptions.filter((s) => s.subscriber === m.name).map((s) => s.name),
+          kind: m.member.kind,
+          host: m.member.admin.host,
+          replicationHost: m.member.replication.host,
+          publication: m.publication.name,
+          subscriptions: m.subscriptions.map((s) => s.name),
         },
       ]),
     );

@@ -14,6 +14,12 @@ export const MAX_IDENTIFIER_BYTES = 63;
 /** A Kubernetes DNS-1035 label: what PGO accepts as a PostgresCluster name. */
 export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/** A Kubernetes DNS-1123 label: a namespace name. */
+export const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The longest member name whose publication name (`pub_<stem>`) fits NAMEDATALEN. */
+export const MAX_MEMBER_NAME = MAX_IDENTIFIER_BYTES - 'pub_'.length;
+
 /** A lowercase SQL name that needs no quoting and fits NAMEDATALEN (what every derived name must be). */
 export function isSqlName(name: unknown): name is string {
   return (
@@ -48,6 +54,33 @@ export function slotName(subscriber: string, publisher: string): string {
   return subscriptionName(subscriber, publisher);
 }
 
+/**
+ * The name PostgreSQL gives a derived object, as its `makeObjectName` does: `<name>_<label>`, with
+ * the name clipped so that the whole fits NAMEDATALEN (`hippo_east_pkey` for a partition's primary key).
+ */
+export function derivedName(name: string, label: string): string {
+  const room = MAX_IDENTIFIER_BYTES - label.length - 1;
+  let clipped = name;
+  while (identifierBytes(clipped) > room) clipped = clipped.slice(0, -1);
+  return `${clipped}_${label}`;
+}
+
+/**
+ * A valid member name close to `name`, for error messages: ASCII letters and digits, '-' between
+ * words, starting with a letter, short enough for every derived name. Falls back to `member-<n>`.
+ */
+export function suggestMemberName(name: string, index: number): string {
+  const words = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w !== '');
+  let label = words.join('-').replace(/^[^a-z]+/, '');
+  label = label.slice(0, MAX_MEMBER_NAME).replace(/-+$/, '');
+  return DNS_1035_LABEL.test(label) ? label : `member-${index + 1}`;
+}
+
 /** PGO's user Secret for `user` on `cluster`. */
 export function userSecretName(cluster: string, user: string): string {
   return `${cluster}-pguser-${user}`;
@@ -58,11 +91,27 @@ export function primaryServiceHost(cluster: string, namespace: string): string {
   return `${cluster}-primary.${namespace}.svc`;
 }
 
-/** Pulumi resource names: stable, unique within a stack, derived only from member names. */
-export const resourceNames = {
-  partition: (owner: string, onMember: string): string => `${onMember}-partition-${owner}`,
-  subscription: (subscriber: string, publisher: string): string => `${subscriber}-sub-${publisher}`,
-};
+/**
+ * Objects PGO makes for a cluster in its namespace, named `<cluster>-<suffix>` (PGO v5
+ * internal/naming/names.go): a member named like one of another member's would collide with it.
+ */
+export const PGO_OBJECT_SUFFIXES = [
+  'primary',
+  'replicas',
+  'pods',
+  'ha',
+  'ha-config',
+  'config',
+  'cluster-cert',
+  'replication-cert',
+  'monitoring',
+  'pgbackrest',
+  'pguser',
+  'instance1',
+  'repo-host',
+  'backup',
+  'pgbouncer',
+];
 
 /** The byte length PostgreSQL counts against NAMEDATALEN. */
 export function identifierBytes(identifier: string): number {

@@ -87,14 +87,34 @@ function postgresUser(): Ids {
   return { uid: idOf('-u'), gid: idOf('-g') };
 }
 
+/** The last lines of a child's output: enough to say why it failed, short enough for one message. */
+export function lastLines(text: string, count = 5): string {
+  return text.trim().split('\n').slice(-count).join(' | ');
+}
+
 function run(command: string, args: string[]): { status: number | null; output: string } {
   const result = spawnSync(command, args, {
     ...postgresUser(),
     encoding: 'utf8',
     env: { ...process.env, LC_ALL: 'C' },
+    // The server's OS user may not be able to enter the caller's working directory.
+    cwd: '/',
     timeout: 120_000,
   });
-  return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() };
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
+  const why =
+    result.error !== undefined ? `${path.basename(command)} did not run: ${result.error.message}` : '';
+  return { status: result.status, output: lastLines([output, why].filter((t) => t !== '').join('\n')) };
+}
+
+/**
+ * Whether the OS user that runs the servers can enter `dir` (and so every folder above it). As root
+ * that user is `postgres`, which cannot enter a private home such as /root.
+ */
+export function serverUserCanEnter(dir: string): boolean {
+  const ids = postgresUser();
+  if (ids.uid === undefined) return true;
+  return spawnSync('test', ['-x', dir], { ...ids, cwd: '/' }).status === 0;
 }
 
 /** A folder the `postgres` OS user can enter (its parents must be searchable too). */
@@ -121,6 +141,12 @@ export async function initialise(dataDir: string, password: string): Promise<voi
   const { initdb } = await binaries();
   const ids = postgresUser();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (!serverUserCanEnter(path.dirname(dataDir))) {
+    throw new Error(
+      `the postgres OS user cannot reach ${path.dirname(dataDir)}: a folder above it is private ` +
+        `(as /root is); put the data somewhere every user can enter`,
+    );
+  }
   if (ids.uid !== undefined && ids.gid !== undefined) chownSync(dataDir, ids.uid, ids.gid);
   const secretDir = mkdtempSync(path.join(tmpdir(), 'pg-federation-pw-'));
   const pwfile = path.join(secretDir, 'pw');
@@ -139,7 +165,10 @@ export async function initialise(dataDir: string, password: string): Promise<voi
       '--encoding=UTF8',
       '--locale=C',
     ]);
-    if (result.status !== 0) throw new Error(`initdb failed for ${dataDir}: ${result.output}`);
+    if (result.status !== 0)
+      throw new Error(
+        `initdb failed for ${dataDir}: ${result.output || `exit status ${String(result.status)}`}`,
+      );
   } finally {
     rmSync(secretDir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
  * Unlike the test harness these outlive the command that starts them (pg_ctl, not a child
  * process), and starting is idempotent: a server that already answers on its port is reused.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import * as path from 'node:path';
@@ -13,14 +13,33 @@ import { load } from 'js-yaml';
 import { Client } from 'pg';
 import { type FederationConfig, parseFederationConfig } from '../components/config';
 import { asServerFlags, replicationSettings } from '../components/replicationSettings';
-import { detach, initialise, isInitialised, makeServerRoot, start, stop } from './embeddedPostgres';
+import {
+  detach,
+  initialise,
+  isInitialised,
+  makeServerRoot,
+  serverUserCanEnter,
+  start,
+  stop,
+} from './embeddedPostgres';
 
 export const PROJECT_ROOT = path.join(__dirname, '..');
 /** Where the local servers, state and secrets live (PG_FEDERATION_LOCAL_DIR overrides it, for tests). */
 export const LOCAL_DIR = process.env.PG_FEDERATION_LOCAL_DIR ?? path.join(PROJECT_ROOT, '.local');
-export const SERVERS_DIR = path.join(LOCAL_DIR, 'servers');
-export const STATE_DIR = path.join(LOCAL_DIR, 'state');
 export const LOCAL_STACK = 'local';
+
+/**
+ * The servers' data: `.local/servers/`, unless the OS user that runs PostgreSQL cannot reach it
+ * (as root the servers run as `postgres`, which cannot enter a clone under a private folder such
+ * as /root). Then a folder of this clone's own under /var/tmp, which survives reboots.
+ */
+export function serversDir(): string {
+  const inside = path.join(LOCAL_DIR, 'servers');
+  makeServerRoot(LOCAL_DIR);
+  if (serverUserCanEnter(LOCAL_DIR)) return inside;
+  const id = createHash('sha256').update(path.resolve(LOCAL_DIR)).digest('hex').slice(0, 12);
+  return path.join('/var/tmp', `pg-federation-${id}`, 'servers');
+}
 
 export interface LocalServer {
   name: string;
@@ -54,11 +73,12 @@ export function localStackConfig(): FederationConfig {
 }
 
 export function localServers(cfg: FederationConfig = localStackConfig()): LocalServer[] {
+  const dataRoot = serversDir();
   return cfg.members.map((m) => {
     if (m.kind !== 'external' || !['127.0.0.1', 'localhost'].includes(m.admin.host)) {
       throw new Error(`Pulumi.local.yaml: member "${m.name}" must be external on 127.0.0.1 to run locally`);
     }
-    return { name: m.name, port: m.admin.port, dataDir: path.join(SERVERS_DIR, m.name) };
+    return { name: m.name, port: m.admin.port, dataDir: path.join(dataRoot, m.name) };
   });
 }
 
@@ -108,8 +128,8 @@ export async function startServer(
         `(another PostgreSQL?); stop it or change the member's port in Pulumi.local.yaml`,
     );
   }
-  makeServerRoot(LOCAL_DIR);
-  makeServerRoot(SERVERS_DIR);
+  makeServerRoot(path.dirname(path.dirname(server.dataDir)));
+  makeServerRoot(path.dirname(server.dataDir));
   const created = !isInitialised(server.dataDir);
   if (created) await initialise(server.dataDir, localPassword());
   await start(
@@ -127,5 +147,7 @@ export async function stopServer(server: LocalServer): Promise<'stopped' | 'not 
 
 /** Remove every local server's data, the local state backend and the local secrets. */
 export function removeLocalData(): void {
+  const data = serversDir();
+  if (!data.startsWith(LOCAL_DIR)) rmSync(path.dirname(data), { recursive: true, force: true });
   rmSync(LOCAL_DIR, { recursive: true, force: true });
 }

@@ -1,38 +1,100 @@
 /**
- * `npm run status -- --stack <name>` or `npm run status -- --member hippo-east=127.0.0.1:55431 ...`:
- * the health of every subscription and the row counts on every member (scripts/statusReport.ts).
- * Exits 0 when healthy, 1 when any pair is broken or lagging or the counts differ, 2 on bad usage.
- *
- * --stack NAME          read the members' connections from the stack (its secret output
- *                       `connections`; needs the Pulumi CLI and the stack's backend/passphrase env)
- * --member NAME=HOST:PORT   (repeatable) connect explicitly; with --user (default postgres),
- *                       --password-env (default PGPASSWORD), --database (postgres), --sslmode (require)
- * --table NAME          the federated table (default hippos, or the stack's)
- * --max-lag-bytes N     a pair further behind is "lagging" (default 16 MiB)
- * --json                the report as JSON
+ * `npm run status`: the health of every subscription and of every member's copy of every partition
+ * (scripts/statusReport.ts). Exits 0 when healthy, 1 when not, 2 on bad usage.
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { LocalWorkspace } from '@pulumi/pulumi/automation';
-import type { PgConnection, SslMode } from '../components/providers/connection';
+import { LocalWorkspace, type Stack } from '@pulumi/pulumi/automation';
+import { CONFIG_NAMESPACE, parseFederationConfig } from '../components/config';
+import { federatedTables } from '../components/plan';
+import { SSL_MODES, type SslMode } from '../components/enums';
+import type { PgConnection } from '../components/providers/connection';
 import { errorMessage } from '../components/providers/connection';
-import { type MemberEndpoint, collect, renderReport } from './statusReport';
+import { LOCAL_STACK } from './localServers';
+import { openLocalStack } from './localStack';
+import { pulumiOnPath } from './pulumiCli';
+import { type MemberEndpoint, type TableRef, collect, renderReport } from './statusReport';
 
-const USAGE =
-  'usage: npm run status -- (--stack NAME | --member NAME=HOST:PORT ...) [--user U] [--password-env VAR] ' +
-  '[--database DB] [--sslmode MODE] [--table T] [--max-lag-bytes N] [--json]';
+export const USAGE = `usage: npm run status -- (--stack NAME | --member NAME=HOST:PORT ...) [options]
 
-async function fromStack(stackName: string): Promise<{ members: MemberEndpoint[]; table?: string }> {
-  const stack = await LocalWorkspace.selectStack({ stackName, workDir: path.join(__dirname, '..') });
+  --stack NAME              read the members' connections from the stack's secret output
+                            \`connections\` (needs the Pulumi CLI and the stack's backend; the
+                            \`local\` stack of \`npm run local\` is found under .local/)
+  --member NAME=HOST:PORT   (repeatable) connect to each member explicitly, with:
+    --user USER             admin role (default postgres)
+    --password-env VAR      environment variable holding its password (default PGPASSWORD)
+    --database DB           database (default postgres)
+    --sslmode MODE          disable, require, verify-ca or verify-full (default require)
+    --table [SCHEMA.]NAME   (repeatable) federated table (default: the stack's tables, or public.hippos)
+  --max-lag-bytes SIZE      a pair further behind is "lagging": bytes, or with a unit as
+                            16MiB, 512KiB, 1GiB (default 16MiB)
+  --json                    the report as JSON
+  --help                    this text
+
+Exit status: 0 healthy, 1 not healthy, 2 bad usage.`;
+
+/** Bad usage: one line, exit status 2. */
+class UsageError extends Error {}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  B: 1,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+  TiB: 1024 ** 4,
+};
+
+/** `16MiB`, `512KiB`, `1GiB` or a plain number of bytes. */
+export function parseSize(text: string): number {
+  const match = /^(\d+)\s*(B|KiB|MiB|GiB|TiB)?$/.exec(text.trim());
+  const unit = UNITS[match?.[2] ?? ''];
+  if (match === null || unit === undefined) {
+    throw new UsageError(`--max-lag-bytes ${text}: expected bytes or a size such as 16MiB, 512KiB, 1GiB`);
+  }
+  return Number(match[1]) * unit;
+}
+
+function tableRef(text: string): TableRef {
+  const match = /^(?:([a-z_][a-z0-9_]*)\.)?([a-z_][a-z0-9_]*)$/.exec(text);
+  if (match === null)
+    throw new UsageError(`--table ${text}: expected NAME or SCHEMA.NAME (lowercase SQL names)`);
+  return { schema: match[1] ?? 'public', name: match[2] as string };
+}
+
+async function openStack(name: string): Promise<Stack> {
+  if (!pulumiOnPath()) {
+    throw new UsageError(
+      '--stack reads the stack through the Pulumi CLI, which is not on PATH: install it ' +
+        '(https://www.pulumi.com/docs/install/) or name the members with --member',
+    );
+  }
+  if (name === LOCAL_STACK) return openLocalStack();
+  return LocalWorkspace.selectStack({ stackName: name, workDir: path.join(__dirname, '..') });
+}
+
+async function fromStack(name: string): Promise<{ members: MemberEndpoint[]; tables: TableRef[] }> {
+  const stack = await openStack(name);
   const outputs = await stack.outputs();
   const connections = outputs.connections?.value as Record<string, PgConnection> | undefined;
-  if (connections === undefined)
-    throw new Error(`stack ${stackName} has no "connections" output; run pulumi up first`);
-  const table = (await stack.getAllConfig())['pg-federation:table']?.value;
-  return {
-    members: Object.entries(connections).map(([name, connection]) => ({ name, connection })),
-    ...(table !== undefined ? { table } : {}),
-  };
+  if (connections === undefined) {
+    throw new UsageError(`stack ${name} has no "connections" output; run pulumi up first`);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const [key, { value }] of Object.entries(await stack.getAllConfig())) {
+    if (!key.startsWith(`${CONFIG_NAMESPACE}:`) || key === `${CONFIG_NAMESPACE}:passwords`) continue;
+    raw[key.slice(CONFIG_NAMESPACE.length + 1)] = parseJson(value);
+  }
+  const tables = federatedTables(parseFederationConfig(raw)).map((t) => ({ schema: t.schema, name: t.name }));
+  return { members: Object.entries(connections).map(([n, connection]) => ({ name: n, connection })), tables };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function fromFlags(values: {
@@ -42,10 +104,20 @@ function fromFlags(values: {
   database?: string;
   sslmode?: string;
 }): MemberEndpoint[] {
-  const password = process.env[values['password-env'] ?? 'PGPASSWORD'] ?? '';
+  const sslmode = values.sslmode ?? 'require';
+  if (!(SSL_MODES as readonly string[]).includes(sslmode)) {
+    throw new UsageError(`--sslmode ${sslmode}: expected one of ${SSL_MODES.join(', ')}`);
+  }
+  const passwordEnv = values['password-env'] ?? 'PGPASSWORD';
+  const password = process.env[passwordEnv];
+  if (password === undefined || password === '') {
+    throw new UsageError(
+      `set the members' password in $${passwordEnv} (or name another variable with --password-env)`,
+    );
+  }
   return (values.member ?? []).map((spec) => {
-    const match = /^([a-z][-a-z0-9]*)=([^:]+):(\d+)$/.exec(spec);
-    if (match === null) throw new Error(`--member ${spec}: expected NAME=HOST:PORT`);
+    const match = /^([a-z][-a-z0-9]*)=([^:\s]+):(\d{1,5})$/.exec(spec);
+    if (match === null) throw new UsageError(`--member ${spec}: expected NAME=HOST:PORT`);
     const [, name, host, port] = match as unknown as [string, string, string, string];
     return {
       name,
@@ -55,16 +127,17 @@ function fromFlags(values: {
         database: values.database ?? 'postgres',
         user: values.user ?? 'postgres',
         password,
-        sslmode: (values.sslmode ?? 'require') as SslMode,
+        sslmode: sslmode as SslMode,
       },
     };
   });
 }
 
-async function main(): Promise<number> {
-  let values;
+/** Run the status command with these arguments; resolves to the exit status. */
+export async function runStatus(argv: string[]): Promise<number> {
   try {
-    ({ values } = parseArgs({
+    const { values } = parseArgs({
+      args: argv,
       options: {
         stack: { type: 'string' },
         member: { type: 'string', multiple: true },
@@ -72,32 +145,38 @@ async function main(): Promise<number> {
         'password-env': { type: 'string' },
         database: { type: 'string' },
         sslmode: { type: 'string' },
-        table: { type: 'string' },
+        table: { type: 'string', multiple: true },
         'max-lag-bytes': { type: 'string' },
         json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
-    }));
+    });
+    if (values.help === true) {
+      console.log(USAGE);
+      return 0;
+    }
+    if ((values.stack === undefined) === (values.member === undefined)) {
+      throw new UsageError('give either --stack NAME or one --member NAME=HOST:PORT per member');
+    }
+    const maxLagBytes = parseSize(values['max-lag-bytes'] ?? '16MiB');
+    const explicitTables = (values.table ?? []).map(tableRef);
+    const source =
+      values.stack !== undefined
+        ? await fromStack(values.stack)
+        : { members: fromFlags(values), tables: [{ schema: 'public', name: 'hippos' }] };
+    const report = await collect(source.members, {
+      tables: explicitTables.length > 0 ? explicitTables : source.tables,
+      maxLagBytes,
+    });
+    console.log(values.json === true ? JSON.stringify(report, null, 2) : renderReport(report));
+    return report.healthy ? 0 : 1;
   } catch (err) {
-    console.error(`${errorMessage(err)}\n${USAGE}`);
+    const usage = err instanceof UsageError || (err instanceof TypeError && 'code' in err);
+    console.error(`pg-federation status: ${errorMessage(err).split('\n')[0]}${usage ? ' (see --help)' : ''}`);
     return 2;
   }
-  if ((values.stack === undefined) === (values.member === undefined)) {
-    console.error(USAGE);
-    return 2;
-  }
-  const source = values.stack !== undefined ? await fromStack(values.stack) : { members: fromFlags(values) };
-  const report = await collect(source.members, {
-    table: values.table ?? ('table' in source && source.table !== undefined ? source.table : 'hippos'),
-    maxLagBytes: Number(values['max-lag-bytes'] ?? 16 * 1024 * 1024),
-  });
-  console.log(values.json === true ? JSON.stringify(report, null, 2) : renderReport(report));
-  return report.healthy ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(`pg-federation status: ${errorMessage(err)}`);
-    process.exit(2);
-  },
-);
+if (require.main === module) {
+  runStatus(process.argv.slice(2)).then((code) => process.exit(code));
+}

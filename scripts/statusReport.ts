@@ -1,8 +1,16 @@
 /**
- * The federation's health, read from every member: for each subscriber × publisher pair the
- * subscription's state, its worker, its initial sync, its last message and its lag in bytes (the
- * publisher's current WAL position against the slot's confirmed position); per member the row count
- * per owner. Pure evaluation and rendering, apart from `collect`, which queries the servers.
+ * The federation's health, read from every member.
+ *
+ * - Pairs: for each subscriber × publisher, the subscription's state, its apply worker, its initial
+ *   sync, its last message and its lag in bytes (the publisher's current WAL position against the
+ *   slot's confirmed position).
+ * - Copies: the owner of a partition is its source of truth. For every federated table and every
+ *   owner, the owner's own partition (found by its LIST bound on the owner's server) is counted and
+ *   hashed, and so is every other member's copy; a copy that differs is named with the subscription
+ *   that feeds it. A copy that differs while its subscription still has WAL to apply is "behind",
+ *   not diverging.
+ *
+ * `collect` queries the servers; judging and rendering are pure.
  */
 import { escapeIdentifier } from 'pg';
 import { subscriptionName } from '../components/naming';
@@ -11,6 +19,11 @@ import { type PgConnection, errorMessage, withClient } from '../components/provi
 export interface MemberEndpoint {
   name: string;
   connection: PgConnection;
+}
+
+export interface TableRef {
+  schema: string;
+  name: string;
 }
 
 export interface PairStatus {
@@ -28,17 +41,38 @@ export interface PairStatus {
   problem?: string;
 }
 
+export interface CopyStatus {
+  table: string;
+  owner: string;
+  holder: string;
+  partition: string | null;
+  rows: number | null;
+  hash: string | null;
+  status: 'ok' | 'behind' | 'diverges' | 'missing' | 'unknown';
+  problem?: string;
+}
+
+export interface OwnerStatus {
+  table: string;
+  owner: string;
+  partition: string | null;
+  rows: number | null;
+  hash: string | null;
+  copies: CopyStatus[];
+}
+
 export interface MemberStatus {
   name: string;
   reachable: boolean;
   error?: string;
-  counts: Record<string, number>;
+  /** Federated tables this reachable member does not have. */
+  missingTables: string[];
 }
 
 export interface StatusReport {
   pairs: PairStatus[];
+  partitions: OwnerStatus[];
   members: MemberStatus[];
-  countsDiverge: boolean;
   healthy: boolean;
 }
 
@@ -56,14 +90,36 @@ interface SlotRow {
   lag: string | null;
 }
 
+interface PartitionRow {
+  table: string;
+  owner: string;
+  partition: string;
+  rows: number;
+  hash: string;
+}
+
 interface MemberFacts {
   subscriptions: Map<string, SubscriberRow>;
   slots: Map<string, SlotRow>;
-  counts: Record<string, number>;
+  partitions: PartitionRow[];
+  missingTables: string[];
 }
 
-async function facts(member: MemberEndpoint, table: string): Promise<MemberFacts> {
+/**
+ * Session settings that make a row's text the same on every server, so content hashes compare:
+ * time zone, date and interval styles, float digits, bytea output.
+ */
+const CANONICAL_SESSION = [
+  "SET TimeZone = 'UTC'",
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'postgres'",
+  'SET extra_float_digits = 3',
+  "SET bytea_output = 'hex'",
+];
+
+async function facts(member: MemberEndpoint, tables: TableRef[]): Promise<MemberFacts> {
   return withClient(member.name, member.connection, async (client) => {
+    for (const statement of CANONICAL_SESSION) await client.query(statement);
     const subs = await client.query<SubscriberRow>(
       `SELECT s.subname, s.subenabled,
               EXISTS (SELECT 1 FROM pg_stat_subscription w WHERE w.subid = s.oid AND w.relid IS NULL AND w.pid IS NOT NULL) AS worker,
@@ -76,60 +132,100 @@ async function facts(member: MemberEndpoint, table: string): Promise<MemberFacts
       `SELECT slot_name, active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint::text AS lag
          FROM pg_replication_slots WHERE slot_type = 'logical'`,
     );
-    const counts = await client.query<{ node_name: string | null; n: string }>(
-      `SELECT node_name, count(*) AS n FROM ${escapeIdentifier(table)} GROUP BY node_name`,
-    );
+    const partitions: PartitionRow[] = [];
+    const missingTables: string[] = [];
+    for (const table of tables) {
+      // Every LIST partition of the table with its one bound value: the member whose rows it holds.
+      const found = await client.query<{ partition: string; schema: string; owner: string | null }>(
+        `SELECT c.relname AS partition, n.nspname AS schema,
+                substring(pg_get_expr(c.relpartbound, c.oid) FROM '^FOR VALUES IN \\(''(.*)''\\)$') AS owner
+           FROM pg_inherits i
+           JOIN pg_class c ON c.oid = i.inhrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE i.inhparent = to_regclass($1)`,
+        [`${escapeIdentifier(table.schema)}.${escapeIdentifier(table.name)}`],
+      );
+      const exists = await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [
+        `${escapeIdentifier(table.schema)}.${escapeIdentifier(table.name)}`,
+      ]);
+      if (exists.rows[0]?.ok !== true) {
+        missingTables.push(`${table.schema}.${table.name}`);
+        continue;
+      }
+      for (const row of found.rows) {
+        if (row.owner === null) continue; // the DEFAULT partition
+        const qualified = `${escapeIdentifier(row.schema)}.${escapeIdentifier(row.partition)}`;
+        const content = await client.query<{ n: string; hash: string | null }>(
+          `SELECT count(*) AS n, md5(string_agg(h, '' ORDER BY h)) AS hash
+             FROM (SELECT md5(t::text) COLLATE "C" AS h FROM ${qualified} t) rows`,
+        );
+        partitions.push({
+          table: `${table.schema}.${table.name}`,
+          owner: row.owner.replace(/''/g, "'"),
+          partition: row.partition,
+          rows: Number(content.rows[0]?.n ?? 0),
+          hash: content.rows[0]?.hash ?? md5OfNothing,
+        });
+      }
+    }
     return {
       subscriptions: new Map(subs.rows.map((r) => [r.subname, r])),
       slots: new Map(slots.rows.map((r) => [r.slot_name, r])),
-      counts: Object.fromEntries(counts.rows.map((r) => [r.node_name ?? '(null)', Number(r.n)])),
+      partitions,
+      missingTables,
     };
   });
 }
 
-/** Read every member, then judge every pair and the counts. */
+/** The hash of an empty partition (string_agg over no rows is NULL). */
+const md5OfNothing = 'empty';
+
+/** Read every member, then judge every pair and every copy. */
 export async function collect(
   members: MemberEndpoint[],
-  opts: { table: string; maxLagBytes: number },
+  opts: { tables: TableRef[]; maxLagBytes: number },
 ): Promise<StatusReport> {
   const results = await Promise.all(
     members.map(async (m) => {
       try {
-        return { member: m, facts: await facts(m, opts.table) };
+        return { member: m, facts: await facts(m, opts.tables) };
       } catch (err) {
         return { member: m, error: errorMessage(err, [m.connection.password]) };
       }
     }),
   );
-  const byName = new Map(results.map((r) => [r.member.name, r]));
+  const byName = new Map(results.map((r) => [r.member.name, r.facts]));
   const pairs: PairStatus[] = [];
   for (const sub of members) {
     for (const pub of members) {
       if (sub.name === pub.name) continue;
-      pairs.push(
-        judge(sub.name, pub.name, byName.get(sub.name)?.facts, byName.get(pub.name)?.facts, opts.maxLagBytes),
-      );
+      pairs.push(judgePair(sub.name, pub.name, byName.get(sub.name), byName.get(pub.name), opts.maxLagBytes));
     }
   }
+  const partitions = judgeCopies(
+    members.map((m) => m.name),
+    opts.tables.map((t) => `${t.schema}.${t.name}`),
+    byName,
+    pairs,
+  );
   const memberStatus: MemberStatus[] = results.map((r) => ({
     name: r.member.name,
     reachable: r.facts !== undefined,
     ...(r.error !== undefined ? { error: r.error } : {}),
-    counts: r.facts?.counts ?? {},
+    missingTables: r.facts?.missingTables ?? [],
   }));
-  const reachable = memberStatus.filter((m) => m.reachable);
-  const countsDiverge =
-    reachable.length !== memberStatus.length ||
-    new Set(reachable.map((m) => JSON.stringify(Object.entries(m.counts).sort()))).size > 1;
   return {
     pairs,
+    partitions,
     members: memberStatus,
-    countsDiverge,
-    healthy: !countsDiverge && pairs.every((p) => p.status === 'ok'),
+    healthy:
+      memberStatus.every((m) => m.reachable && m.missingTables.length === 0) &&
+      pairs.every((p) => p.status === 'ok') &&
+      partitions.every((p) => p.copies.every((c) => c.status === 'ok')),
   };
 }
 
-function judge(
+function judgePair(
   subscriber: string,
   publisher: string,
   sub: MemberFacts | undefined,
@@ -158,13 +254,81 @@ function judge(
   if (!row.subenabled) return broken('subscription disabled');
   if (pub === undefined) return broken(`publisher ${publisher} unreachable`);
   if (slot === undefined) return broken('no slot on the publisher');
-  if (!row.worker) return broken('no apply worker running');
+  if (!row.worker) return broken('no apply worker running (see the subscriber server log)');
   if (row.states !== null && row.states !== 'r')
     return broken(`initial sync not finished (states ${row.states})`);
   if (base.lagBytes !== null && base.lagBytes > maxLagBytes) {
     return { ...base, status: 'lagging', problem: `lag ${base.lagBytes} bytes > ${maxLagBytes}` };
   }
   return base;
+}
+
+/** Per table and owner: the owner's partition is the truth; every other member's copy is compared with it. */
+export function judgeCopies(
+  members: string[],
+  tables: string[],
+  facts: Map<string, MemberFacts | undefined>,
+  pairs: PairStatus[],
+): OwnerStatus[] {
+  const out: OwnerStatus[] = [];
+  const find = (holder: string, table: string, owner: string): PartitionRow | undefined =>
+    facts.get(holder)?.partitions.find((p) => p.table === table && p.owner === owner);
+  for (const table of tables) {
+    for (const owner of members) {
+      const truth = find(owner, table, owner);
+      const ownerFacts = facts.get(owner);
+      const copies = members
+        .filter((holder) => holder !== owner)
+        .map((holder): CopyStatus => {
+          const copy = find(holder, table, owner);
+          const base = {
+            table,
+            owner,
+            holder,
+            partition: copy?.partition ?? null,
+            rows: copy?.rows ?? null,
+            hash: copy?.hash ?? null,
+          };
+          const feed = subscriptionName(holder, owner);
+          if (facts.get(holder) === undefined)
+            return { ...base, status: 'unknown', problem: `${holder} unreachable` };
+          if (copy === undefined) {
+            return facts.get(holder)?.missingTables.includes(table)
+              ? { ...base, status: 'unknown', problem: `${holder} has no table ${table}` }
+              : { ...base, status: 'missing', problem: `${holder} has no partition for ${owner}` };
+          }
+          if (ownerFacts === undefined || truth === undefined) {
+            return {
+              ...base,
+              status: 'unknown',
+              problem: `owner ${owner} unreachable or without its partition`,
+            };
+          }
+          if (copy.hash === truth.hash) return { ...base, status: 'ok' };
+          const pair = pairs.find((p) => p.subscriber === holder && p.publisher === owner);
+          const describe = `${holder}'s copy has ${copy.rows} rows, owner ${owner} has ${truth.rows}`;
+          if (pair !== undefined && pair.status === 'ok' && (pair.lagBytes ?? 0) > 0) {
+            return { ...base, status: 'behind', problem: `${describe}; ${feed} is still applying` };
+          }
+          return {
+            ...base,
+            status: 'diverges',
+            problem:
+              `${describe} (content differs); fed by subscription ${feed}` +
+              (pair !== undefined && pair.status !== 'ok' ? ` (${pair.status}: ${pair.problem ?? ''})` : ''),
+          };
+        });
+      out.push({
+        table,
+        owner,
+        partition: truth?.partition ?? null,
+        rows: truth?.rows ?? null,
+        hash: truth?.hash ?? null,
+        copies,
+      });
+    }
+  }
+  return out;
 }
 
 /** The report as terminal tables. */
@@ -178,26 +342,39 @@ export function renderReport(report: StatusReport): string {
     p.lagBytes === null ? '-' : String(p.lagBytes),
     p.status === 'ok' ? 'ok' : `${p.status.toUpperCase()}: ${p.problem ?? ''}`,
   ]);
-  const owners = [...new Set(report.members.flatMap((m) => Object.keys(m.counts)))].sort();
-  const reference = JSON.stringify(
-    Object.entries(report.members.find((m) => m.reachable)?.counts ?? {}).sort(),
-  );
-  const memberRows = report.members.map((m) => [
-    m.name,
-    ...owners.map((o) => (m.reachable ? String(m.counts[o] ?? 0) : '-')),
-    !m.reachable
-      ? `UNREACHABLE: ${m.error ?? ''}`
-      : JSON.stringify(Object.entries(m.counts).sort()) === reference
+  const holders = report.members.map((m) => m.name);
+  const partitionRows = report.partitions.map((p) => {
+    const problems = p.copies.filter((c) => c.status !== 'ok');
+    return [
+      p.table,
+      p.owner,
+      p.rows === null ? '-' : String(p.rows),
+      ...holders.map((h) => {
+        if (h === p.owner) return p.rows === null ? '-' : `${p.rows} (owner)`;
+        const copy = p.copies.find((c) => c.holder === h);
+        if (copy === undefined || copy.rows === null) return '-';
+        return copy.status === 'ok' ? String(copy.rows) : `${copy.rows} ≠`;
+      }),
+      problems.length === 0
         ? 'ok'
-        : 'DIVERGES',
-  ]);
+        : problems.map((c) => `${c.status.toUpperCase()}: ${c.problem ?? ''}`).join('; '),
+    ];
+  });
+  const memberLines = report.members
+    .filter((m) => !m.reachable || m.missingTables.length > 0)
+    .map((m) =>
+      m.reachable
+        ? `${m.name}: NO TABLE ${m.missingTables.join(', ')} (reachable; the federation is not deployed there)`
+        : `${m.name}: UNREACHABLE: ${m.error ?? ''}`,
+    );
   return [
     grid(
       ['subscriber <- publisher', 'enabled', 'worker', 'sync', 'last message', 'lag bytes', 'status'],
       pairRows,
     ),
     '',
-    grid(['member', ...owners, 'rows'], memberRows),
+    grid(['table', 'owner', 'rows', ...holders, 'copies'], partitionRows),
+    ...(memberLines.length > 0 ? ['', ...memberLines] : []),
     '',
     report.healthy ? 'healthy' : 'NOT HEALTHY',
   ].join('\n');

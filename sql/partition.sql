@@ -1,5 +1,5 @@
--- One member's partition of the federated table. Its primary key is the replica identity that
--- logical replication needs for UPDATE and DELETE.
+-- One member's partition of a federated table. Its primary key is the replica identity that logical
+-- replication needs for UPDATE and DELETE.
 CREATE TABLE :"schema".:"partition"
-    PARTITION OF :"schema".:"table" (PRIMARY KEY (id))
+    PARTITION OF :"schema".:"table" (PRIMARY KEY :{primary_key})
     FOR VALUES IN (:'member');

@@ -7,11 +7,20 @@
  */
 import type { Input } from '@pulumi/pulumi';
 import type { Client, ClientConfig } from 'pg';
+import type { SslMode } from '../enums';
+
+/** An input value, or for an object, an object of input values (so that each field stays known or not on its own). */
+export type DeepInput<T> = [NonNullable<T>] extends [unknown[]]
+  ? Input<T>
+  : [NonNullable<T>] extends [object]
+    ? Input<T> | { [K in keyof NonNullable<T>]: DeepInput<NonNullable<T>[K]> }
+    : Input<T>;
 
 /** A dynamic resource's arguments: its provider's inputs, each of which may be a Pulumi Input. */
-export type ResourceArgs<T> = { [K in keyof T]: Input<T[K]> };
+export type ResourceArgs<T> = { [K in keyof T]: DeepInput<T[K]> };
 
-export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+/** A connection as resource inputs, field by field: in a preview, an unknown password leaves the rest known. */
+export type ConnectionArgs = { [K in keyof PgConnection]: Input<PgConnection[K]> };
 
 /** Pulumi's admin connection to one member. Always passed to providers as a secret. */
 export interface PgConnection {
@@ -102,7 +111,8 @@ export async function withClient<T>(
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(
+    throw new Unreachable(
+      member,
       `cannot connect to member "${member}" at ${describeConnection(conn)} (sslmode=${conn.sslmode}): ${errorMessage(err, [conn.password])}`,
     );
   }
@@ -111,6 +121,56 @@ export async function withClient<T>(
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** A member's server could not be reached (as opposed to a statement that failed on it). */
+export class Unreachable extends Error {
+  constructor(
+    public readonly member: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'Unreachable';
+  }
+}
+
+/** Run `fn`; anything it throws comes back as one redacted error prefixed with `where`. */
+export async function explained<T>(
+  where: string,
+  secrets: Array<string | undefined>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const message = `${where}: ${errorMessage(err, secrets)}`;
+    throw err instanceof Unreachable ? new Unreachable(err.member, message) : new Error(message);
+  }
+}
+
+/**
+ * The stack config the dynamic providers read (Pulumi hands it to `configure`): the members listed
+ * in `pg-federation:lostMembers`, whose servers are gone for good.
+ */
+const federationSettings = { lostMembers: new Set<string>() };
+
+/** Every provider's `configure`. */
+export async function configureProvider(req: {
+  config: { get(key: string): string | undefined };
+}): Promise<void> {
+  const text = req.config.get('pg-federation:lostMembers');
+  let lost: unknown = [];
+  try {
+    lost = text === undefined ? [] : JSON.parse(text);
+  } catch {
+    lost = [];
+  }
+  federationSettings.lostMembers = new Set(Array.isArray(lost) ? lost.map(String) : []);
+}
+
+/** Whether the config says this member's server is gone for good. */
+export function isLost(member: string): boolean {
+  return federationSettings.lostMembers.has(member);
 }
 
 /** Print a message where `pulumi up` shows it (dynamic providers' stderr reaches the CLI). */

@@ -1,29 +1,48 @@
 /**
- * Partition: one member's partition of the federated table, on one member's server.
+ * Partition: one member's partition of a federated table, on one member's server.
  *
  * - create is idempotent: an existing partition with the same definition is adopted; a table of
- *   that name detached earlier (see delete) is attached again with its rows; anything else of that
- *   name is a clear error, never overwritten;
- * - another member's partition carries the ownership guard (sql/guard.sql), applied at create and
- *   again whenever its SQL changes; dropped with the partition, kept on a detached one;
+ *   that name detached earlier (see delete) is attached again; anything else of that name is a
+ *   clear error, never overwritten;
+ * - the member's OWN partition joins the member's publication when that already exists (a table
+ *   added to a running federation); a new member's publication is created with it;
+ * - another member's partition (a LANDING) carries the ownership guard (sql/guard.sql), and when the
+ *   subscription that fills it already exists (a table added to a running federation), create
+ *   refreshes that subscription and waits, bounded, until the partition's initial copy is ready. A
+ *   kept copy re-attached with rows is emptied first, and only after the owner is seen to publish the
+ *   partition to a role that can read it: the owner's rows are the truth;
  * - delete never drops rows unless asked (`onDelete: drop`): an empty partition is dropped, a
  *   non-empty one is detached and kept as a plain table (`detach`, the default) or left attached
- *   (`keep`), with a message saying which.
+ *   (`keep`), with a message saying which. An own partition leaves its publication first.
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { Client } from 'pg';
+import type { PartitionDeletion } from '../enums';
+import { PARTITION_DELETIONS } from '../enums';
+import { isSqlName } from '../naming';
 import {
   type PgConnection,
   type ResourceArgs,
-  errorMessage,
+  Unreachable,
+  configureProvider,
+  explained,
   inSchemaTransaction,
+  isLost,
   report,
   withClient,
 } from './connection';
-import { isSqlName } from '../naming';
+import { changedKeys, invalidKeys } from './inputs';
 import { FederationResource } from './resource';
-
-export type PartitionDeletion = 'detach' | 'keep' | 'drop';
+import {
+  type PartitionBound,
+  canRead,
+  listBound,
+  partitions,
+  publications,
+  qualified,
+  subscriptions,
+} from './statements';
+import { waitForSync } from './subscription';
 
 export interface PartitionInputs {
   /** The member whose server holds this partition. */
@@ -39,172 +58,302 @@ export interface PartitionInputs {
   /** The ownership guard (rendered `sql/guard.sql`, idempotent); '' on the member's own partition. */
   guardSql: string;
   onDelete: PartitionDeletion;
+  /** Own partition: the member's publication. Landing: ''. */
+  publication?: string;
+  /** Landing: the subscription on this member to the owner. Own partition: ''. */
+  subscription?: string;
+  /** Landing: the owner's admin connection, to check what it publishes before a resync. */
+  publisherConnection?: PgConnection;
+  /** Landing: the role the subscription logs in as on the owner. */
+  replicationUser?: string;
+  /** Landing: how long the initial copy may take. */
+  syncTimeoutSeconds?: number;
 }
 
 export type PartitionOutputs = PartitionInputs;
 
-const DELETIONS: PartitionDeletion[] = ['detach', 'keep', 'drop'];
-
 interface PartitionState {
   exists: boolean;
+  /** pg_class.relkind: 'r' a table, 'p' a partitioned table, anything else is not ours to touch. */
+  kind: string | null;
   parent: string | null;
   bound: string | null;
   hasRows: boolean;
 }
 
-async function inspect(client: Client, schema: string, partition: string): Promise<PartitionState> {
-  const res = await client.query<{ parent: string | null; bound: string | null }>(
-    `SELECT (SELECT p.relname FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE i.inhrelid = c.oid) AS parent,
-            pg_get_expr(c.relpartbound, c.oid) AS bound
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`,
-    [schema, partition],
+async function inspect(client: Client, b: PartitionBound): Promise<PartitionState> {
+  const res = await client.query<{ parent: string | null; bound: string | null; kind: string }>(
+    partitions.inspect,
+    [b.schema, b.partition],
   );
   const row = res.rows[0];
-  if (row === undefined) return { exists: false, parent: null, bound: null, hasRows: false };
-  const pg: typeof import('pg') = require('pg');
-  const rows = await client.query(
-    `SELECT EXISTS (SELECT 1 FROM ${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(partition)}) AS has_rows`,
-  );
-  return { exists: true, parent: row.parent, bound: row.bound, hasRows: rows.rows[0].has_rows === true };
+  if (row === undefined) return { exists: false, kind: null, parent: null, bound: null, hasRows: false };
+  const table = row.kind === 'r' || row.kind === 'p';
+  const rows = table ? await client.query<{ has_rows: boolean }>(partitions.hasRows(b)) : undefined;
+  return {
+    exists: true,
+    kind: row.kind,
+    parent: row.parent,
+    bound: row.bound,
+    hasRows: rows?.rows[0]?.has_rows === true,
+  };
 }
 
-function expectedBound(owner: string): string {
-  const pg: typeof import('pg') = require('pg');
-  return `FOR VALUES IN (${pg.escapeLiteral(owner)})`;
+function bound(inputs: PartitionInputs): PartitionBound {
+  return { schema: inputs.schema, table: inputs.table, partition: inputs.partition, owner: inputs.owner };
+}
+
+function secretsOf(inputs: PartitionInputs): Array<string | undefined> {
+  return [inputs.connection.password, inputs.publisherConnection?.password];
+}
+
+/** Create, adopt or re-attach the partition and its guard, in one transaction under the schema lock. */
+async function ensurePartition(
+  client: Client,
+  inputs: PartitionInputs,
+): Promise<{ attachedWithRows: boolean }> {
+  return inSchemaTransaction(client, async () => {
+    const b = bound(inputs);
+    const state = await inspect(client, b);
+    let attachedWithRows = false;
+    if (!state.exists) {
+      await client.query(inputs.createSql);
+    } else if (state.parent === inputs.table && state.bound === listBound(inputs.owner)) {
+      // Already there (a re-run, or kept attached when its member left): adopt it.
+    } else if (state.kind === 'r' && state.parent === null && state.bound === null) {
+      await client.query(partitions.attach(b));
+      attachedWithRows = state.hasRows;
+      report(
+        `partition ${inputs.schema}.${inputs.partition} on member "${inputs.member}": attached the existing table ` +
+          `${inputs.schema}.${inputs.partition} (kept from an earlier detach)${state.hasRows ? ' with its rows' : ''}`,
+      );
+    } else {
+      const what =
+        state.kind !== 'r' && state.kind !== 'p'
+          ? `an object of relkind '${state.kind ?? '?'}'`
+          : state.bound !== null
+            ? `the partition ${state.bound}`
+            : 'a table';
+      throw new Error(
+        `${inputs.schema}.${inputs.partition} already exists as ${what}` +
+          `${state.parent !== null ? ` of ${state.parent}` : ''}, not as the partition of ${inputs.table} ` +
+          `${listBound(inputs.owner)}; rename or drop it by hand, or choose another partitionTemplate`,
+      );
+    }
+    if (inputs.guardSql !== '') await client.query(inputs.guardSql);
+    return { attachedWithRows };
+  });
+}
+
+/** An own partition joins its member's publication when the publication already exists. */
+async function joinPublication(client: Client, inputs: PartitionInputs): Promise<void> {
+  const publication = inputs.publication ?? '';
+  if (publication === '') return;
+  const res = await client.query<{ exists: boolean; member: boolean }>(publications.membership, [
+    publication,
+    inputs.schema,
+    inputs.partition,
+  ]);
+  const row = res.rows[0];
+  if (row?.exists === true && !row.member) {
+    await client.query(publications.addTable(publication, inputs.schema, inputs.partition));
+    report(
+      `publication ${publication} on member "${inputs.member}" now publishes ${inputs.schema}.${inputs.partition}`,
+    );
+  }
+}
+
+/**
+ * A landing partition of a running subscription: refresh the subscription so it copies this
+ * partition from its owner, and wait until the copy is ready.
+ */
+async function joinSubscription(
+  client: Client,
+  inputs: PartitionInputs,
+  attachedWithRows: boolean,
+): Promise<void> {
+  const subscription = inputs.subscription ?? '';
+  if (subscription === '') return;
+  const found = await client.query<{ publications: string[] }>(subscriptions.find, [subscription]);
+  const publication = found.rows[0]?.publications[0];
+  if (publication === undefined) return; // a new member: its subscription copies everything when created
+  const copy = `${inputs.schema}.${inputs.partition}`;
+  const hasRows = (await client.query<{ has_rows: boolean }>(partitions.hasRows(bound(inputs)))).rows[0]
+    ?.has_rows;
+  if (hasRows === true || attachedWithRows) {
+    // Only the owner writes this partition, so its rows are the truth, and the copy about to start
+    // fails on every key it already holds. Before emptying it, make sure the copy can happen: the
+    // owner publishes exactly this partition's name in the publication and the role can read it.
+    const publisherConnection = inputs.publisherConnection;
+    if (publisherConnection === undefined) {
+      throw new Error(
+        `${copy} holds rows and no connection to its owner "${inputs.owner}" was given to check the resync`,
+      );
+    }
+    await withClient(inputs.owner, publisherConnection, async (pub) => {
+      const membership = await pub.query<{ exists: boolean; member: boolean }>(publications.membership, [
+        publication,
+        inputs.schema,
+        inputs.partition,
+      ]);
+      if (membership.rows[0]?.member !== true) {
+        throw new Error(
+          `${copy} holds rows from before, and owner "${inputs.owner}" does not publish ${copy} in ${publication} (yet); ` +
+            `nothing was emptied. Run \`pulumi up\` again once the owner's partition is deployed`,
+        );
+      }
+      const readable = await pub.query<{ ok: boolean }>(canRead, [
+        inputs.replicationUser ?? '',
+        qualified(inputs.schema, inputs.partition),
+      ]);
+      if (readable.rows[0]?.ok !== true) {
+        throw new Error(
+          `role ${inputs.replicationUser ?? ''} cannot read ${copy} on "${inputs.owner}"; nothing was emptied`,
+        );
+      }
+    });
+    await client.query('BEGIN');
+    try {
+      for (const statement of partitions.truncateAsReplica([inputs])) await client.query(statement);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+    report(
+      `${copy} on "${inputs.member}" held rows from before; it was emptied and is being copied afresh from its owner "${inputs.owner}"`,
+    );
+  }
+  await client.query(subscriptions.refresh(subscription));
+  await waitForSync(client, subscription, inputs.syncTimeoutSeconds ?? 300, {
+    owner: inputs.owner,
+    only: { schema: inputs.schema, partition: inputs.partition },
+  });
 }
 
 export const partitionProvider = {
+  configure: configureProvider,
+
   async check(_olds, news) {
-    const failures: pulumi.dynamic.CheckFailure[] = [];
-    for (const key of ['schema', 'table', 'partition'] as const) {
-      if (!isSqlName(news[key])) {
-        failures.push({ property: key, reason: `${key} must be a lowercase SQL name of at most 63 bytes` });
-      }
-    }
-    if (!DELETIONS.includes(news.onDelete)) {
-      failures.push({ property: 'onDelete', reason: `onDelete must be one of ${DELETIONS.join(', ')}` });
-    }
-    if (typeof news.createSql !== 'string' || news.createSql.trim() === '') {
-      failures.push({ property: 'createSql', reason: 'createSql must be the rendered sql/partition.sql' });
-    }
+    const sqlName = 'must be a lowercase SQL name of at most 63 bytes';
+    const failures = invalidKeys(news, [
+      ['schema', isSqlName, `schema ${sqlName}`],
+      ['table', isSqlName, `table ${sqlName}`],
+      ['partition', isSqlName, `partition ${sqlName}`],
+      [
+        'onDelete',
+        (v) => (PARTITION_DELETIONS as readonly unknown[]).includes(v),
+        `onDelete must be one of ${PARTITION_DELETIONS.join(', ')}`,
+      ],
+      [
+        'createSql',
+        (v) => typeof v === 'string' && v.trim() !== '',
+        'createSql must be the rendered sql/partition.sql',
+      ],
+    ]);
     return { inputs: news, failures };
   },
 
   async diff(_id, olds, news) {
-    const replaces = (['member', 'owner', 'schema', 'table', 'partition'] as const).filter(
-      (key) => olds[key] !== news[key],
-    );
-    // The server endpoint or credentials may change (port-forward, rotation): same partition.
-    const updates: string[] = (['onDelete', 'guardSql'] as const).filter((key) => olds[key] !== news[key]);
-    if (JSON.stringify(olds.connection) !== JSON.stringify(news.connection)) updates.push('connection');
-    return {
-      changes: replaces.length + updates.length > 0,
-      replaces,
-      deleteBeforeReplace: true,
-    };
+    const replaces = changedKeys(olds, news, ['member', 'owner', 'schema', 'table', 'partition']);
+    // The server endpoint or credentials may change (port-forward, rotation): same partition. What
+    // is used only at creation (createSql, publication, subscription, the owner's connection) is not
+    // compared.
+    const updates = changedKeys(olds, news, ['onDelete', 'guardSql', 'connection']);
+    return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: true };
   },
 
   async create(inputs) {
-    const { member, owner, connection, schema, table, partition } = inputs;
-    const where = `partition ${schema}.${partition} on member "${member}"`;
-    try {
-      await withClient(member, connection, (client) =>
-        inSchemaTransaction(client, async () => {
-          const state = await inspect(client, schema, partition);
-          const bound = expectedBound(owner);
-          if (!state.exists) {
-            await client.query(inputs.createSql);
-          } else if (state.parent === table && state.bound === bound) {
-            // Already there (a re-run, or kept when its member left): adopt it.
-          } else if (state.parent === null) {
-            const pg: typeof import('pg') = require('pg');
-            await client.query(
-              `ALTER TABLE ${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)} ATTACH PARTITION ` +
-                `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(partition)} ${bound}`,
-            );
-            report(
-              `${where}: attached the existing table ${schema}.${partition} (kept from an earlier detach) with its rows`,
-            );
-          } else {
-            throw new Error(
-              `${schema}.${partition} already exists as ${state.bound ?? 'a child'} of ${state.parent}, not as the ` +
-                `partition of ${table} ${bound}; rename or drop it by hand, or choose another partitionTemplate`,
-            );
-          }
-          if (inputs.guardSql !== '') await client.query(inputs.guardSql);
-        }),
-      );
-    } catch (err) {
-      throw new Error(`${where}: ${errorMessage(err, [connection.password])}`);
-    }
-    return { id: `${member}/${schema}.${partition}`, outs: inputs };
+    const where = `partition ${inputs.schema}.${inputs.partition} on member "${inputs.member}"`;
+    await explained(where, secretsOf(inputs), () =>
+      withClient(inputs.member, inputs.connection, async (client) => {
+        const { attachedWithRows } = await ensurePartition(client, inputs);
+        await joinPublication(client, inputs);
+        await joinSubscription(client, inputs, attachedWithRows);
+      }),
+    );
+    return { id: `${inputs.member}/${inputs.schema}.${inputs.partition}`, outs: inputs };
   },
 
   async read(id, props) {
     if (props === undefined) return { id, props };
-    const state = await withClient(props.member, props.connection, (client) =>
-      inspect(client, props.schema, props.partition),
-    ).catch((err: unknown) => {
-      throw new Error(errorMessage(err, [props.connection.password]));
-    });
+    const state = await explained(
+      `partition ${props.partition} on member "${props.member}"`,
+      secretsOf(props),
+      () => withClient(props.member, props.connection, (client) => inspect(client, bound(props))),
+    );
     return state.exists && state.parent === props.table ? { id, props } : { id: '', props };
   },
 
   async update(_id, olds, news) {
     if (news.guardSql !== olds.guardSql && news.guardSql !== '') {
-      try {
-        await withClient(news.member, news.connection, (client) =>
-          inSchemaTransaction(client, () => client.query(news.guardSql)),
-        );
-      } catch (err) {
-        throw new Error(
-          `partition ${news.schema}.${news.partition} on member "${news.member}": ${errorMessage(err, [news.connection.password])}`,
-        );
-      }
+      await explained(
+        `partition ${news.schema}.${news.partition} on member "${news.member}"`,
+        secretsOf(news),
+        () =>
+          withClient(news.member, news.connection, (client) =>
+            inSchemaTransaction(client, () => client.query(news.guardSql)),
+          ),
+      );
     }
     return { outs: news };
   },
 
   async delete(_id, props) {
-    const { member, connection, schema, table, partition, onDelete } = props;
+    const { member, schema, table, partition, onDelete } = props;
     const where = `partition ${schema}.${partition} on member "${member}"`;
     try {
-      await withClient(member, connection, (client) =>
-        inSchemaTransaction(client, async () => {
-          const state = await inspect(client, schema, partition);
-          if (!state.exists || state.parent !== table) return;
-          const pg: typeof import('pg') = require('pg');
-          const qualified = `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(partition)}`;
-          if (!state.hasRows || onDelete === 'drop') {
-            await client.query(`DROP TABLE ${qualified}`);
-            if (state.hasRows) report(`${where}: dropped with its rows (partitionDeletion is "drop")`);
-            return;
-          }
-          if (onDelete === 'keep') {
-            report(`${where}: holds rows, left attached to ${table} (partitionDeletion is "keep")`);
-            return;
-          }
-          await client.query(
-            `ALTER TABLE ${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)} DETACH PARTITION ${qualified}`,
-          );
-          report(
-            `${where}: holds rows, so it was detached from ${table} and kept as table ${schema}.${partition}; ` +
-              `drop it by hand when you no longer need the rows (or set partitionDeletion to "drop")`,
-          );
-        }),
+      await explained(where, secretsOf(props), () =>
+        withClient(member, props.connection, (client) =>
+          inSchemaTransaction(client, async () => {
+            const b = bound(props);
+            const state = await inspect(client, b);
+            if (!state.exists || state.parent !== table) return;
+            const publication = props.publication ?? '';
+            if (publication !== '') {
+              const res = await client.query<{ member: boolean }>(publications.membership, [
+                publication,
+                schema,
+                partition,
+              ]);
+              if (res.rows[0]?.member === true)
+                await client.query(publications.dropTable(publication, schema, partition));
+            }
+            if (!state.hasRows || onDelete === 'drop') {
+              await client.query(partitions.drop(b));
+              if (state.hasRows) report(`${where}: dropped with its rows (partitionDeletion is "drop")`);
+              return;
+            }
+            if (onDelete === 'keep') {
+              report(`${where}: holds rows, left attached to ${table} (partitionDeletion is "keep")`);
+              return;
+            }
+            await client.query(partitions.detach(b));
+            report(
+              `${where}: holds rows, so it was detached from ${table} and kept as table ${schema}.${partition}; ` +
+                `drop it by hand when you no longer need the rows (or set partitionDeletion to "drop")`,
+            );
+          }),
+        ),
       );
     } catch (err) {
-      throw new Error(`${where}: ${errorMessage(err, [connection.password])}`);
+      // A server declared lost took its partitions with it.
+      if (err instanceof Unreachable && isLost(member)) {
+        report(
+          `${where}: member "${member}" is listed in lostMembers and unreachable; forgotten without reaching it`,
+        );
+        return;
+      }
+      throw err;
     }
   },
 } satisfies pulumi.dynamic.ResourceProvider<PartitionInputs, PartitionOutputs>;
 
 export type PartitionArgs = ResourceArgs<PartitionInputs>;
 
-/** A member's partition of the federated table on one server. */
+/** A member's partition of a federated table on one server. */
 export class Partition extends FederationResource {
   constructor(name: string, args: PartitionArgs, opts?: pulumi.CustomResourceOptions) {
-    super(partitionProvider, 'Partition', name, args, ['connection'], opts);
+    super(partitionProvider, 'Partition', name, args, ['connection', 'publisherConnection'], opts);
   }
 }

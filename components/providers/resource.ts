@@ -1,9 +1,22 @@
 /**
- * The base of our dynamic resources: the inputs named secret (connection info with passwords) are
- * wrapped as secrets and listed in additionalSecretOutputs, so they stay secret in inputs, outputs
- * and state alike. Provider objects never reference this class, so it is not serialized with them.
+ * The base of our dynamic resources. The inputs named secret (connection info with passwords) are
+ * made secret field by field, so that in a preview a field that is not known yet (a new password)
+ * leaves the others known, and listed in additionalSecretOutputs, so they stay secret in outputs and
+ * state alike. Provider objects never reference this class, so it is not serialized with them.
  */
 import * as pulumi from '@pulumi/pulumi';
+
+function secretInput(value: unknown): unknown {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    !pulumi.Output.isInstance(value) &&
+    !Array.isArray(value)
+  ) {
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, pulumi.secret(field)]));
+  }
+  return pulumi.secret(value);
+}
 
 export abstract class FederationResource extends pulumi.dynamic.Resource {
   protected constructor(
@@ -15,7 +28,7 @@ export abstract class FederationResource extends pulumi.dynamic.Resource {
     opts?: pulumi.CustomResourceOptions,
   ) {
     const props: pulumi.Inputs = { ...args };
-    for (const key of secretKeys) props[key] = pulumi.secret(args[key]);
+    for (const key of secretKeys) if (key in args) props[key] = secretInput(args[key]);
     super(
       provider,
       name,

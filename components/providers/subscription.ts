@@ -1,36 +1,56 @@
 /**
  * Subscription: one member's subscription to another member's publication.
  *
- * - create/update converge on what is there (a subscription left by a half-done run is adopted, an
- *   orphan slot of ours is cleared) and wait, bounded, until the initial copy is ready
- *   (`pg_subscription_rel` state `r`), so the rows are there when `pulumi up` returns;
+ * - create makes the slot first over Pulumi's own connection to the publisher (letting CREATE
+ *   SUBSCRIPTION make it deadlocks when two members subscribe to each other at once), then, in one
+ *   transaction on the subscriber: CREATE SUBSCRIPTION, which connects to the publisher with the
+ *   replication conninfo and records every table the publication lists; a check that those are
+ *   exactly this subscription's landing partitions (partitions of federated tables bounded to the
+ *   publisher) — nothing another server's catalog names is trusted; only then the emptying of a
+ *   landing partition that still holds a stale copy. Then it waits, bounded, until the initial copy
+ *   is ready, so the rows are there when `pulumi up` returns;
+ * - a half-done create converges: an existing subscription is adopted, an orphan slot of ours is
+ *   dropped;
  * - a new endpoint or password is `ALTER SUBSCRIPTION ... CONNECTION`, a new publication
  *   `... SET PUBLICATION`: neither replaces the subscription;
- * - delete drops the subscription and its slot; when the publisher is unreachable it still succeeds
- *   on the subscriber (disable, `slot_name = NONE`, drop) and says which slot was left where.
+ * - delete drops the subscription and its slot. When the publisher cannot be reached, the slot could
+ *   not be dropped and would retain WAL there until its disk fills, so the delete fails and the
+ *   subscription stays tracked, unless the publisher is listed in `lostMembers` (its server, and the
+ *   slot with it, are gone for good).
  *
  * The conninfo carries a password: inputs and same-named outputs are secret, and every message is
  * redacted.
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { Client } from 'pg';
+import { isSqlName } from '../naming';
 import {
   type PgConnection,
   type ResourceArgs,
+  Unreachable,
+  configureProvider,
   describeConnection,
-  errorMessage,
+  explained,
+  isLost,
   report,
   withClient,
 } from './connection';
-import { isSqlName } from '../naming';
+import { changedKeys, invalidKeys } from './inputs';
 import { FederationResource } from './resource';
+import { listBound, partitions, publications, qualified, slots, subscriptions } from './statements';
+
+export interface Landing {
+  schema: string;
+  table: string;
+  partition: string;
+}
 
 export interface SubscriptionInputs {
   subscriber: string;
   publisher: string;
   /** Pulumi's admin connection to the subscriber. */
   connection: PgConnection;
-  /** Pulumi's admin connection to the publisher: checks the publication, cleans up the slot. */
+  /** Pulumi's admin connection to the publisher: checks the publication, makes and drops the slot. */
   publisherConnection: PgConnection;
   /** libpq conninfo the subscriber's server uses to reach the publisher. */
   conninfo: string;
@@ -38,6 +58,12 @@ export interface SubscriptionInputs {
   publication: string;
   slotName: string;
   syncTimeoutSeconds: number;
+  /**
+   * The subscriber's copies of the publisher's partitions: everything this subscription may write
+   * into, and all it may ever empty. Used at creation (tables added later join through their
+   * landing partitions).
+   */
+  landings?: Landing[];
 }
 
 export type SubscriptionOutputs = SubscriptionInputs;
@@ -45,8 +71,16 @@ export type SubscriptionOutputs = SubscriptionInputs;
 interface ExistingSubscription {
   conninfo: string;
   publications: string[];
-  slotName: string | null;
+  slot: string | null;
   enabled: boolean;
+}
+
+interface Relation {
+  schema: string;
+  partition: string;
+  parent: string | null;
+  bound: string | null;
+  state: string;
 }
 
 function secretsOf(inputs: SubscriptionInputs): string[] {
@@ -54,58 +88,49 @@ function secretsOf(inputs: SubscriptionInputs): string[] {
 }
 
 async function findSubscription(client: Client, name: string): Promise<ExistingSubscription | undefined> {
-  const res = await client.query<{
-    subconninfo: string;
-    subpublications: string[];
-    subslotname: string | null;
-    subenabled: boolean;
-  }>(
-    `SELECT subconninfo, subpublications, subslotname, subenabled FROM pg_subscription
-      WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-    [name],
-  );
-  const row = res.rows[0];
-  return row === undefined
-    ? undefined
-    : {
-        conninfo: row.subconninfo,
-        publications: row.subpublications,
-        slotName: row.subslotname,
-        enabled: row.subenabled,
-      };
+  const res = await client.query<ExistingSubscription>(subscriptions.find, [name]);
+  return res.rows[0];
+}
+
+async function relationsOf(client: Client, name: string): Promise<Relation[]> {
+  return (await client.query<Relation>(subscriptions.relations, [name])).rows;
 }
 
 /**
- * On the publisher: the publication must exist (PostgreSQL 14 does not check at CREATE SUBSCRIPTION).
- * Returns the tables it publishes as qualified names, quoted where needed (`format('%I.%I')`).
+ * Relations a subscription to `owner` may not write into: anything that is not a partition bounded
+ * to `owner` (and, when `landings` is given, not one of them). With `settledToo` false, a relation
+ * already in sync (state `r`) is let be: a partition detached and kept when its table left the
+ * federation stays listed until the subscription is next refreshed, and its owner no longer
+ * publishes it.
  */
-async function publishedTables(client: Client, inputs: SubscriptionInputs): Promise<string[]> {
-  const res = await client.query<{ qualified: string | null }>(
-    `SELECT format('%I.%I', t.schemaname, t.tablename) AS qualified
-       FROM pg_publication p LEFT JOIN pg_publication_tables t ON t.pubname = p.pubname
-      WHERE p.pubname = $1`,
-    [inputs.publication],
+function foreignRelations(
+  rels: Relation[],
+  owner: string,
+  landings?: Landing[],
+  settledToo = true,
+): Relation[] {
+  return rels.filter(
+    (r) =>
+      (settledToo || r.state !== 'r') &&
+      (r.bound !== listBound(owner) ||
+        r.parent === null ||
+        (landings !== undefined &&
+          !landings.some(
+            (l) => l.schema === r.schema && l.partition === r.partition && l.table === r.parent,
+          ))),
   );
-  if (res.rowCount === 0) {
-    throw new Error(
-      `publication ${inputs.publication} does not exist on publisher "${inputs.publisher}"; ` +
-        `it is declared by the publisher's member component and must be created first`,
-    );
-  }
-  return res.rows.flatMap((row) => (row.qualified === null ? [] : [row.qualified]));
 }
 
-interface SlotState {
-  exists: boolean;
-  active: boolean;
+function describeForeign(rels: Relation[], publication: string, publisher: string): string {
+  return (
+    `publication ${publication} on "${publisher}" publishes ${rels.map((r) => `${r.schema}.${r.partition}`).join(', ')}, ` +
+    `which this subscription does not feed (only the publisher's partitions of federated tables may be published); ` +
+    `remove them from the publication (ALTER PUBLICATION ${publication} DROP TABLE …) and run again. Nothing was changed here`
+  );
 }
 
-async function slotState(client: Client, slot: string): Promise<SlotState> {
-  const res = await client.query<{ active: boolean }>(
-    'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
-    [slot],
-  );
-  const row = res.rows[0];
+async function slotState(client: Client, slot: string): Promise<{ exists: boolean; active: boolean }> {
+  const row = (await client.query<{ active: boolean }>(slots.state, [slot])).rows[0];
   return { exists: row !== undefined, active: row?.active === true };
 }
 
@@ -119,7 +144,7 @@ async function dropOrphanSlot(client: Client, inputs: SubscriptionInputs, why: s
     const state = await slotState(client, inputs.slotName);
     if (!state.exists) return false;
     if (!state.active) {
-      await client.query('SELECT pg_drop_replication_slot($1)', [inputs.slotName]);
+      await client.query(slots.drop, [inputs.slotName]);
       report(`dropped replication slot ${inputs.slotName} on publisher "${inputs.publisher}" (${why})`);
       return true;
     }
@@ -131,22 +156,45 @@ async function dropOrphanSlot(client: Client, inputs: SubscriptionInputs, why: s
   );
 }
 
-async function waitForSync(client: Client, inputs: SubscriptionInputs): Promise<void> {
-  const deadline = Date.now() + inputs.syncTimeoutSeconds * 1000;
+/**
+ * Wait, bounded, until the subscription's tables (or only one) are ready (`pg_subscription_rel`
+ * state `r`). Every table it writes must be a partition bounded to `owner`: anything else stops the
+ * subscription (disabled, so nothing more is written) with an error naming it.
+ */
+export async function waitForSync(
+  client: Client,
+  name: string,
+  timeoutSeconds: number,
+  opts: { owner: string; publication?: string; only?: { schema: string; partition: string } },
+): Promise<void> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
   for (;;) {
-    const res = await client.query<{ rel: string; state: string }>(
-      `SELECT sr.srrelid::regclass::text AS rel, sr.srsubstate::text AS state
-         FROM pg_subscription s JOIN pg_subscription_rel sr ON sr.srsubid = s.oid
-        WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-      [inputs.name],
-    );
-    if (res.rows.every((row) => row.state === 'r')) return;
-    if (Date.now() > deadline) {
-      const states = res.rows.map((row) => `${row.rel}=${row.state}`).join(', ');
+    const rels = await relationsOf(client, name);
+    const foreign = foreignRelations(rels, opts.owner, undefined, false);
+    if (foreign.length > 0) {
+      await client.query(subscriptions.disable(name));
       throw new Error(
-        `initial sync not ready after ${inputs.syncTimeoutSeconds}s (table states: ${states}; r = ready). ` +
+        `${describeForeign(foreign, opts.publication ?? 'its publication', opts.owner)}; subscription ${name} was disabled`,
+      );
+    }
+    const only = opts.only;
+    const watched =
+      only === undefined
+        ? rels
+        : rels.filter((r) => r.schema === only.schema && r.partition === only.partition);
+    if (only !== undefined && watched.length === 0) {
+      throw new Error(
+        `after REFRESH PUBLICATION, subscription ${name} does not copy ${only.schema}.${only.partition}: ` +
+          `the publisher "${opts.owner}" does not publish it (yet); run \`pulumi up\` again once it does`,
+      );
+    }
+    if (watched.every((r) => r.state === 'r')) return;
+    if (Date.now() > deadline) {
+      const states = watched.map((r) => `${r.schema}.${r.partition}=${r.state}`).join(', ');
+      throw new Error(
+        `initial sync not ready after ${timeoutSeconds}s (table states: ${states}; r = ready). ` +
           `The subscriber's server log says why (an unreachable publisher, too few replication workers, ` +
-          `or rows already in the local copy of the partition); fix it and run \`pulumi up\` again, which resumes waiting`,
+          `or rows already in the local copy); fix it and run \`pulumi up\` again, which resumes waiting`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -154,41 +202,48 @@ async function waitForSync(client: Client, inputs: SubscriptionInputs): Promise<
 }
 
 /**
- * CREATE SUBSCRIPTION with a full initial copy. The subscriber's copy of the publisher's partition
- * may already hold rows (the subscription was replaced, or the member left and came back): only the
- * publisher writes that partition, so its rows are the truth, and the stale copy is emptied in the
- * same transaction (which commits only if the subscription is created). Without this the copy
- * would fail on duplicate keys forever. `session_replication_role = replica` lets the federation's
- * own maintenance past the ownership guards, as replicated changes are.
+ * CREATE SUBSCRIPTION with a full initial copy, checked before it commits (see the module comment).
+ * A landing partition that still holds rows (the subscription was replaced, or the member left and
+ * came back) holds a stale copy: only the publisher writes it, so its rows are the truth. It is
+ * emptied in the same transaction, which commits only with the subscription, so the copy that
+ * follows starts from nothing.
  */
-async function createSubscription(
-  client: Client,
-  inputs: SubscriptionInputs,
-  tables: string[],
-): Promise<void> {
-  const pg: typeof import('pg') = require('pg');
+async function createSubscription(client: Client, inputs: SubscriptionInputs): Promise<void> {
   await client.query('BEGIN');
   try {
-    await client.query('SET LOCAL session_replication_role = replica');
-    const replaced: string[] = [];
-    for (const table of tables) {
-      const res = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
-      const rows = Number(res.rows[0]?.n ?? 0);
-      if (rows > 0) {
-        await client.query(`TRUNCATE ${table}`);
-        replaced.push(`${table} (${rows} rows)`);
-      }
-    }
     await client.query(
-      `CREATE SUBSCRIPTION ${pg.escapeIdentifier(inputs.name)} CONNECTION ${pg.escapeLiteral(inputs.conninfo)} ` +
-        `PUBLICATION ${pg.escapeIdentifier(inputs.publication)} ` +
-        `WITH (create_slot = false, slot_name = ${pg.escapeLiteral(inputs.slotName)}, copy_data = true)`,
+      subscriptions.create(inputs.name, inputs.conninfo, inputs.publication, inputs.slotName),
     );
+    const rels = await relationsOf(client, inputs.name);
+    const landings = inputs.landings;
+    const foreign = foreignRelations(rels, inputs.publisher, landings);
+    if (foreign.length > 0) throw new Error(describeForeign(foreign, inputs.publication, inputs.publisher));
+    const missing = (landings ?? []).filter(
+      (l) => !rels.some((r) => r.schema === l.schema && r.partition === l.partition),
+    );
+    if (missing.length > 0) {
+      throw new Error(
+        `publication ${inputs.publication} on "${inputs.publisher}" does not publish ` +
+          `${missing.map((l) => `${l.schema}.${l.partition}`).join(', ')}; nothing was changed here`,
+      );
+    }
+    const stale: Array<Relation & { rows: number }> = [];
+    for (const rel of rels) {
+      const count = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ${qualified(rel.schema, rel.partition)}`,
+      );
+      const rows = Number(count.rows[0]?.n ?? 0);
+      if (rows > 0) stale.push({ ...rel, rows });
+    }
+    if (stale.length > 0) {
+      for (const statement of partitions.truncateAsReplica(stale)) await client.query(statement);
+    }
     await client.query('COMMIT');
-    if (replaced.length > 0) {
+    if (stale.length > 0) {
       report(
-        `subscription ${inputs.name} on "${inputs.subscriber}": the local copy of ${replaced.join(', ')} ` +
-          `was replaced by a full copy from its owner "${inputs.publisher}"`,
+        `subscription ${inputs.name} on "${inputs.subscriber}": the stale local copy of ` +
+          `${stale.map((r) => `${r.schema}.${r.partition} (${r.rows} rows)`).join(', ')} was emptied; ` +
+          `a full copy from its owner "${inputs.publisher}" is under way and \`pulumi up\` waits for it`,
       );
     }
   } catch (err) {
@@ -199,160 +254,168 @@ async function createSubscription(
 
 /** Create or converge the subscription, then wait for its initial sync. Used by create and update. */
 async function ensure(inputs: SubscriptionInputs): Promise<void> {
-  const pg: typeof import('pg') = require('pg');
-  const ident = pg.escapeIdentifier(inputs.name);
   await withClient(inputs.subscriber, inputs.connection, async (client) => {
     const existing = await findSubscription(client, inputs.name);
-    // One session on the publisher checks the publication and, for a new subscription, makes the
-    // slot first: letting CREATE SUBSCRIPTION create it deadlocks across servers when two members
-    // subscribe to each other at once (as the engine does), each command holding a transaction id
-    // on its server while the other's slot creation waits for that server's transactions to end.
-    await withClient(inputs.publisher, inputs.publisherConnection, async (pub) => {
-      const tables = await publishedTables(pub, inputs);
-      if (existing !== undefined) return;
-      await dropOrphanSlot(pub, inputs, `no subscription ${inputs.name} on "${inputs.subscriber}" used it`);
-      await pub.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [inputs.slotName]);
-      try {
-        await createSubscription(client, inputs, tables);
-      } catch (err) {
-        // Left for the next run otherwise, which drops an orphan slot before creating.
-        await dropOrphanSlot(pub, inputs, 'CREATE SUBSCRIPTION failed').catch(() => undefined);
-        throw err;
-      }
-    });
-    if (existing !== undefined) {
-      if (existing.slotName !== inputs.slotName) {
+    if (existing === undefined) {
+      await withClient(inputs.publisher, inputs.publisherConnection, async (pub) => {
+        const published = await pub.query(publications.tables, [inputs.publication]);
+        if (published.rowCount === 0) {
+          throw new Error(
+            `publication ${inputs.publication} does not exist on publisher "${inputs.publisher}"; ` +
+              `it is declared by the publisher's member component and must be created first`,
+          );
+        }
+        await dropOrphanSlot(pub, inputs, `no subscription ${inputs.name} on "${inputs.subscriber}" used it`);
+        await pub.query(slots.create, [inputs.slotName]);
+        try {
+          await createSubscription(client, inputs);
+        } catch (err) {
+          // Left for the next run otherwise, which drops an orphan slot before creating.
+          await dropOrphanSlot(pub, inputs, 'CREATE SUBSCRIPTION did not commit').catch(() => undefined);
+          throw err;
+        }
+      });
+    } else {
+      if (existing.slot !== inputs.slotName) {
         throw new Error(
-          `subscription ${inputs.name} already exists on "${inputs.subscriber}" with slot ${existing.slotName ?? 'NONE'}, ` +
+          `subscription ${inputs.name} already exists on "${inputs.subscriber}" with slot ${existing.slot ?? 'NONE'}, ` +
             `not ${inputs.slotName}; drop it by hand (DROP SUBSCRIPTION) and run again`,
         );
       }
       if (existing.conninfo !== inputs.conninfo) {
-        await client.query(`ALTER SUBSCRIPTION ${ident} CONNECTION ${pg.escapeLiteral(inputs.conninfo)}`);
+        await client.query(subscriptions.setConnection(inputs.name, inputs.conninfo));
       }
       if (existing.publications.length !== 1 || existing.publications[0] !== inputs.publication) {
-        await client.query(
-          `ALTER SUBSCRIPTION ${ident} SET PUBLICATION ${pg.escapeIdentifier(inputs.publication)}`,
-        );
+        await client.query(subscriptions.setPublication(inputs.name, inputs.publication));
       }
-      if (!existing.enabled) await client.query(`ALTER SUBSCRIPTION ${ident} ENABLE`);
+      if (!existing.enabled) await client.query(subscriptions.enable(inputs.name));
     }
-    await waitForSync(client, inputs);
+    await waitForSync(client, inputs.name, inputs.syncTimeoutSeconds, {
+      owner: inputs.publisher,
+      publication: inputs.publication,
+    });
   });
 }
 
 export const subscriptionProvider = {
+  configure: configureProvider,
+
   async check(_olds, news) {
-    const failures: pulumi.dynamic.CheckFailure[] = [];
-    for (const key of ['name', 'publication', 'slotName'] as const) {
-      if (!isSqlName(news[key])) {
-        failures.push({ property: key, reason: `${key} must be a lowercase SQL name of at most 63 bytes` });
-      }
-    }
-    if (!Number.isInteger(news.syncTimeoutSeconds) || news.syncTimeoutSeconds < 1) {
-      failures.push({
-        property: 'syncTimeoutSeconds',
-        reason: 'syncTimeoutSeconds must be a positive integer',
-      });
-    }
-    if (typeof news.conninfo !== 'string' || !/\bhost\s*=/.test(news.conninfo)) {
-      failures.push({ property: 'conninfo', reason: 'conninfo must be a libpq conninfo string with a host' });
-    }
+    const sqlName = 'must be a lowercase SQL name of at most 63 bytes';
+    const failures = invalidKeys(news, [
+      ['name', isSqlName, `name ${sqlName}`],
+      ['publication', isSqlName, `publication ${sqlName}`],
+      ['slotName', isSqlName, `slotName ${sqlName}`],
+      [
+        'syncTimeoutSeconds',
+        (v) => Number.isInteger(v) && (v as number) >= 1,
+        'syncTimeoutSeconds must be a positive integer',
+      ],
+      [
+        'conninfo',
+        (v) => typeof v === 'string' && /\bhost\s*=/.test(v),
+        'conninfo must be a libpq conninfo string with a host',
+      ],
+    ]);
     return { inputs: news, failures };
   },
 
   async diff(_id, olds, news) {
-    const replaces: string[] = (['subscriber', 'publisher', 'name', 'slotName'] as const).filter(
-      (key) => olds[key] !== news[key],
-    );
+    const replaces: string[] = changedKeys(olds, news, ['subscriber', 'publisher', 'name', 'slotName']);
     // Another database is another subscription; another host or password for the same one is not.
-    if (olds.connection.database !== news.connection.database) replaces.push('connection');
-    const updates = (['conninfo', 'publication', 'syncTimeoutSeconds'] as const).filter(
-      (key) => olds[key] !== news[key],
-    );
-    const moved =
-      JSON.stringify(olds.connection) !== JSON.stringify(news.connection) ||
-      JSON.stringify(olds.publisherConnection) !== JSON.stringify(news.publisherConnection);
-    return { changes: replaces.length + updates.length > 0 || moved, replaces, deleteBeforeReplace: true };
+    if (changedKeys(olds.connection, news.connection, ['database']).length > 0) replaces.push('connection');
+    // `landings` is used at creation only: a table added later joins through its landing partition.
+    const updates = changedKeys(olds, news, [
+      'conninfo',
+      'publication',
+      'syncTimeoutSeconds',
+      'connection',
+      'publisherConnection',
+    ]);
+    return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: true };
   },
 
   async create(inputs) {
-    try {
-      await ensure(inputs);
-    } catch (err) {
-      throw new Error(
-        `subscription ${inputs.name} on "${inputs.subscriber}" to "${inputs.publisher}": ${errorMessage(err, secretsOf(inputs))}`,
-      );
-    }
+    await explained(
+      `subscription ${inputs.name} on "${inputs.subscriber}" to "${inputs.publisher}"`,
+      secretsOf(inputs),
+      () => ensure(inputs),
+    );
     return { id: `${inputs.subscriber}/${inputs.name}`, outs: inputs };
   },
 
   async read(id, props) {
     if (props === undefined) return { id, props };
-    const existing = await withClient(props.subscriber, props.connection, (client) =>
-      findSubscription(client, props.name),
-    ).catch((err: unknown) => {
-      throw new Error(errorMessage(err, secretsOf(props)));
-    });
+    const existing = await explained(
+      `subscription ${props.name} on "${props.subscriber}"`,
+      secretsOf(props),
+      () => withClient(props.subscriber, props.connection, (client) => findSubscription(client, props.name)),
+    );
     return existing === undefined ? { id: '', props } : { id, props };
   },
 
   async update(_id, olds, news) {
-    try {
-      await ensure(news);
-    } catch (err) {
-      throw new Error(
-        `subscription ${news.name} on "${news.subscriber}" to "${news.publisher}": ${errorMessage(err, [
-          ...secretsOf(olds),
-          ...secretsOf(news),
-        ])}`,
-      );
-    }
+    await explained(
+      `subscription ${news.name} on "${news.subscriber}" to "${news.publisher}"`,
+      [...secretsOf(olds), ...secretsOf(news)],
+      () => ensure(news),
+    );
     return { outs: news };
   },
 
   async delete(_id, props) {
-    const pg: typeof import('pg') = require('pg');
-    const ident = pg.escapeIdentifier(props.name);
     const where = `subscription ${props.name} on "${props.subscriber}"`;
-    let slotLeft = false;
+    const publisherLost = isLost(props.publisher);
+    // Whether our slot may be left on the publisher with nothing to drop it: then it is checked there.
+    let slotMayBeLeft = false;
     try {
-      await withClient(props.subscriber, props.connection, async (client) => {
-        const existing = await findSubscription(client, props.name);
-        if (existing === undefined) {
-          slotLeft = true; // maybe: a half-done create or an earlier unclean delete. Checked below.
-          return;
-        }
-        try {
-          await client.query(`DROP SUBSCRIPTION ${ident}`);
-        } catch (err) {
-          // The subscriber could not reach the publisher to drop the slot. Detach the slot and drop
-          // the subscription here; the slot is cleaned up below or reported.
-          report(
-            `${where}: could not drop slot through the publisher (${errorMessage(err, secretsOf(props))})`,
-          );
-          if (existing.enabled) await client.query(`ALTER SUBSCRIPTION ${ident} DISABLE`);
-          await client.query(`ALTER SUBSCRIPTION ${ident} SET (slot_name = NONE)`);
-          await client.query(`DROP SUBSCRIPTION ${ident}`);
-          slotLeft = true;
-        }
-      });
-    } catch (err) {
-      throw new Error(`${where}: ${errorMessage(err, secretsOf(props))}`);
-    }
-    if (!slotLeft) return;
-    try {
-      await withClient(props.publisher, props.publisherConnection, (pub) =>
-        dropOrphanSlot(pub, props, `its subscription ${props.name} on "${props.subscriber}" is gone`),
+      await explained(where, secretsOf(props), () =>
+        withClient(props.subscriber, props.connection, async (client) => {
+          const existing = await findSubscription(client, props.name);
+          if (existing === undefined) {
+            slotMayBeLeft = true; // a half-done create or an earlier unclean delete
+            return;
+          }
+          if (existing.slot === null || publisherLost) {
+            // No slot to drop, or it went with a lost publisher: drop the subscription here only.
+            if (existing.enabled) await client.query(subscriptions.disable(props.name));
+            if (existing.slot !== null) await client.query(subscriptions.detachSlot(props.name));
+            await client.query(subscriptions.drop(props.name));
+            if (publisherLost) {
+              report(
+                `${where}: dropped without its slot ${props.slotName}: publisher "${props.publisher}" is listed in lostMembers`,
+              );
+            }
+            return;
+          }
+          try {
+            // Connects to the publisher and drops the slot there too, or fails and changes nothing.
+            await client.query(subscriptions.drop(props.name));
+          } catch (err) {
+            throw new Error(
+              `its replication slot ${props.slotName} lives on publisher "${props.publisher}" ` +
+                `(${describeConnection(props.publisherConnection)}), which could not drop it: ${String(
+                  err instanceof Error ? err.message : err,
+                )}. Dropping the subscription anyway would leave that slot behind, retaining WAL on "${props.publisher}" ` +
+                `until its disk fills, so nothing was changed and the subscription stays tracked. Bring "${props.publisher}" ` +
+                `back and run again; if its server is gone for good, add it to pg-federation:lostMembers and run again`,
+            );
+          }
+        }),
       );
     } catch (err) {
+      if (!(err instanceof Unreachable && isLost(props.subscriber))) throw err;
+      slotMayBeLeft = true;
       report(
-        `${where} was dropped, but replication slot ${props.slotName} may be left on publisher "${props.publisher}" ` +
-          `(${describeConnection(props.publisherConnection)}): ${errorMessage(err, secretsOf(props))}. ` +
-          `It retains WAL until dropped: when the publisher is back, run ` +
-          `SELECT pg_drop_replication_slot('${props.slotName}') there`,
+        `${where}: member "${props.subscriber}" is listed in lostMembers and unreachable; forgotten without reaching it`,
       );
     }
+    if (!slotMayBeLeft || publisherLost) return;
+    await explained(where, secretsOf(props), () =>
+      withClient(props.publisher, props.publisherConnection, (pub) =>
+        dropOrphanSlot(pub, props, `its subscription ${props.name} on "${props.subscriber}" is gone`),
+      ),
+    );
   },
 } satisfies pulumi.dynamic.ResourceProvider<SubscriptionInputs, SubscriptionOutputs>;
 

@@ -14,7 +14,7 @@ import { pulumiOnPath } from '../../scripts/pulumiCli';
 import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
 
 const ROOT = path.join(__dirname, '..', '..');
-const SEED_INSERT = readFileSync(path.join(__dirname, '..', 'fixtures', 'seed-insert.sql'), 'utf8');
+const SEED_INSERT = readFileSync(path.join(__dirname, '..', '..', 'sql', 'seed', 'insert.sql'), 'utf8');
 
 async function total(server: TestServer): Promise<number> {
   const [row] = await query<{ n: string }>(server, 'SELECT count(*) AS n FROM hippos');

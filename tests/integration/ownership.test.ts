@@ -12,7 +12,7 @@ import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../su
 import { FederationDriver, configFor } from '../support/federationDriver';
 import { captureReports } from '../support/reports';
 
-const SEED_INSERT = readFileSync(path.join(__dirname, '..', 'fixtures', 'seed-insert.sql'), 'utf8');
+const SEED_INSERT = readFileSync(path.join(__dirname, '..', '..', 'sql', 'seed', 'insert.sql'), 'utf8');
 
 async function counts(server: TestServer): Promise<string> {
   const rows = await query<{ node_name: string; n: string }>(

@@ -5,9 +5,9 @@
 import { strict as assert } from 'node:assert';
 import { parseFederationConfig } from '../../components/config';
 import { adminConnection } from '../../components/endpoints';
-import { partitionPlan, tableSql, nodeNameFunction } from '../../components/mesh';
+import { memberPlan, plan } from '../../components/plan';
+import { federatedTableProvider } from '../../components/providers/federatedTable';
 import { type PartitionInputs, partitionProvider as provider } from '../../components/providers/partition';
-import { federatedTableProvider } from '../../components/providers/schema';
 import { renderSqlFile } from '../../components/sql';
 import { ServerSet, type TestServer, query } from '../support/embeddedServers';
 import { captureReports } from '../support/reports';
@@ -30,28 +30,35 @@ describe('Partition provider on embedded PostgreSQL 14', function () {
 
   function inputs(owner: string, onDelete: PartitionInputs['onDelete'] = 'detach'): PartitionInputs {
     const c = cfg();
-    const plan = partitionPlan(c, 'hippo-east', owner);
+    const p = must(memberPlan(plan(c), 'hippo-east').partitions.find((x) => x.owner === owner));
     return {
       member: 'hippo-east',
       owner,
       connection: adminConnection(must(c.members[0]), 'postgres', east.connection.password),
       schema: 'public',
       table: 'hippos',
-      partition: plan.partition,
-      createSql: plan.createSql,
-      guardSql: plan.guardSql,
+      partition: p.partition,
+      createSql: p.createSql,
+      guardSql: p.guardSql,
       onDelete,
+      publication: p.publication,
+      subscription: p.subscription,
     };
   }
 
   /** The federated table on east's server, rendered as if that server were `member`. */
   function tableInputs(member: string) {
+    const t = must(memberPlan(plan(cfg()), member).tables[0]);
     return {
       member,
       connection: inputs('hippo-east').connection,
       schema: 'public',
       table: 'hippos',
-      sql: tableSql(cfg(), member),
+      columns: t.spec.columns,
+      primaryKey: t.spec.primaryKey,
+      ownerColumn: t.spec.ownerColumn,
+      defaultPartition: t.spec.defaultPartition,
+      sql: t.sql,
     };
   }
 
@@ -68,12 +75,8 @@ describe('Partition provider on embedded PostgreSQL 14', function () {
   before(async function () {
     set = await ServerSet.start(['hippo-east']);
     east = set.get('hippo-east');
-    const c = cfg();
-    const fn = nodeNameFunction(c, must(c.members[0]));
-    await query(
-      east,
-      renderSqlFile('function', { identifiers: { schema: 'public' }, literals: { body: fn.body } }),
-    );
+    const body = memberPlan(plan(cfg()), 'hippo-east').nodeNameBody;
+    await query(east, renderSqlFile('function', { identifiers: { schema: 'public' }, literals: { body } }));
     const table = tableInputs('hippo-east');
     await federatedTableProvider.create(table);
     await federatedTableProvider.update('x', table, table); // the table SQL is idempotent
@@ -123,7 +126,7 @@ describe('Partition provider on embedded PostgreSQL 14', function () {
     await assert.rejects(provider.create(inputs('hippo-north')), (err: Error) => {
       assert.match(
         err.message,
-        /partition public\.hippo_north on member "hippo-east": public\.hippo_north already exists as FOR VALUES IN \('somebody-else'\) of hippos, not as the partition of hippos FOR VALUES IN \('hippo-north'\)/,
+        /partition public\.hippo_north on member "hippo-east": public\.hippo_north already exists as the partition FOR VALUES IN \('somebody-else'\) of hippos, not as the partition of hippos FOR VALUES IN \('hippo-north'\)/,
       );
       return true;
     });

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { replicationSettings } from '../../components/replicationSettings';
-import { serverCheckProvider } from '../../components/providers/preflight';
+import { serverCheckProvider } from '../../components/providers/serverCheck';
 import { ServerSet, TEST_PASSWORD } from '../support/embeddedServers';
 
 describe('preflight of external members on embedded PostgreSQL 14', function () {

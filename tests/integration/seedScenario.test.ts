@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import { ServerSet, type TestServer, query, waitFor } from '../support/embeddedServers';
 import { FederationDriver, configFor } from '../support/federationDriver';
 
-const FIXTURES = path.join(__dirname, '..', 'fixtures');
-const SEED_INSERT = readFileSync(path.join(FIXTURES, 'seed-insert.sql'), 'utf8');
-const SEED_VERIFY = readFileSync(path.join(FIXTURES, 'seed-verify.sql'), 'utf8');
+const FIXTURES = path.join(__dirname, '..', '..', 'sql', 'seed');
+const SEED_INSERT = readFileSync(path.join(FIXTURES, 'insert.sql'), 'utf8');
+const SEED_VERIFY = readFileSync(path.join(FIXTURES, 'verify.sql'), 'utf8');
 
 async function counts(server: TestServer): Promise<Record<string, number>> {
   const rows = await query<{ node_name: string; count: string }>(server, SEED_VERIFY);

@@ -1,30 +1,67 @@
 /**
- * `npm run status` against a live embedded federation: healthy, then with one member stopped.
+ * `npm run status` against a live embedded federation: healthy; a copy that differs from its owner
+ * (blamed on the right member and subscription); a member stopped; and every way to call it wrong.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import { Client } from 'pg';
+import { clientConfig } from '../../components/providers/connection';
+import { runStatus } from '../../scripts/status';
 import { collect, renderReport } from '../../scripts/statusReport';
 import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
 import { FederationDriver, configFor } from '../support/federationDriver';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-function runStatus(servers: TestServer[], extra: string[] = []) {
-  const args = ['run', '--silent', 'status', '--', '--sslmode', 'disable', ...extra];
-  for (const s of servers) args.push('--member', `${s.name}=127.0.0.1:${s.port}`);
-  return spawnSync('npm', args, {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, PGPASSWORD: TEST_PASSWORD },
-  });
+/** Run the status command in this process; its exit status and what it printed. */
+async function status(args: string[], env: Record<string, string | undefined> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const saved = { log: console.log, error: console.error, env: { ...process.env } };
+  console.log = (...a: unknown[]) => out.push(a.map(String).join(' '));
+  console.error = (...a: unknown[]) => err.push(a.map(String).join(' '));
+  process.env = Object.fromEntries(
+    Object.entries({ ...process.env, PGPASSWORD: TEST_PASSWORD, ...env }).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined,
+    ),
+  );
+  try {
+    const code = await runStatus(args);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    console.log = saved.log;
+    console.error = saved.error;
+    process.env = saved.env;
+  }
 }
 
-describe('npm run status on embedded PostgreSQL 14', function () {
+/** A statement run as logical replication runs its writes: past the ownership guards. */
+async function asReplica<R extends Record<string, unknown>>(
+  server: TestServer,
+  text: string,
+  params: unknown[] = [],
+) {
+  const client = new Client(clientConfig(server.connection));
+  await client.connect();
+  try {
+    await client.query('SET session_replication_role = replica');
+    return (await client.query<R>(text, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function memberFlags(servers: TestServer[]): string[] {
+  return servers.flatMap((s) => ['--member', `${s.name}=127.0.0.1:${s.port}`]);
+}
+
+describe('npm run status on embedded PostgreSQL', function () {
   let set: ServerSet;
   let servers: TestServer[];
   before(async function () {
-    set = await ServerSet.start(['hippo-east', 'hippo-central', 'hippo-west']);
+    set = await ServerSet.start(['hippo-east', 'hippo-central', 'hippo-west', 'bare']);
     servers = ['hippo-east', 'hippo-central', 'hippo-west'].map((n) => set.get(n));
     await new FederationDriver(set).up(configFor(servers));
     for (const s of servers) {
@@ -41,10 +78,10 @@ describe('npm run status on embedded PostgreSQL 14', function () {
     await set?.stopAll();
   });
 
-  it('reports every pair ok and equal counts on a healthy federation, exit 0', async function () {
+  it('reports every pair ok and every copy equal to its owner on a healthy federation, exit 0', async function () {
     const report = await collect(
       servers.map((s) => ({ name: s.name, connection: s.connection })),
-      { table: 'hippos', maxLagBytes: 16 * 1024 * 1024 },
+      { tables: [{ schema: 'public', name: 'hippos' }], maxLagBytes: 16 * 1024 * 1024 },
     );
     assert.equal(report.pairs.length, 6);
     for (const pair of report.pairs) {
@@ -53,47 +90,149 @@ describe('npm run status on embedded PostgreSQL 14', function () {
         [pair.enabled, pair.workerRunning, pair.syncState, pair.slotActive],
         [true, true, 'r', true],
       );
-      assert.ok(pair.lagBytes !== null && pair.lagBytes >= 0);
     }
-    assert.deepEqual(
-      report.members.map((m) => m.counts),
-      servers.map(() => ({ 'hippo-central': 25, 'hippo-east': 25, 'hippo-west': 25 })),
-    );
+    assert.equal(report.partitions.length, 3);
+    for (const p of report.partitions) {
+      assert.equal(p.rows, 25, `${p.owner}'s own partition`);
+      assert.deepEqual(
+        p.copies.map((c) => [c.holder, c.rows, c.hash === p.hash, c.status]),
+        servers.filter((s) => s.name !== p.owner).map((s) => [s.name, 25, true, 'ok']),
+      );
+    }
     assert.equal(report.healthy, true);
     assert.match(renderReport(report), /hippo-east <- hippo-west\s+yes\s+yes\s+r\s+\S+\s+\d+\s+ok/);
+    assert.match(renderReport(report), /public\.hippos\s+hippo-west\s+25\s+25\s+25\s+25 \(owner\)\s+ok/);
 
-    const cli = runStatus(servers);
+    // The npm script itself, once, as a user runs it.
+    const cli = spawnSync(
+      'npm',
+      ['run', '--silent', 'status', '--', '--sslmode', 'disable', ...memberFlags(servers)],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, PGPASSWORD: TEST_PASSWORD },
+      },
+    );
     assert.equal(cli.status, 0, cli.stdout + cli.stderr);
     assert.match(cli.stdout, /^healthy$/m);
-    const json = runStatus(servers, ['--json']);
-    assert.equal(json.status, 0);
+    const json = await status(['--sslmode', 'disable', '--json', ...memberFlags(servers)]);
     assert.equal((JSON.parse(json.stdout) as { healthy: boolean }).healthy, true);
   });
 
-  it('marks the pairs of a stopped member and the divergence plainly, exit 1', async function () {
+  it("blames the member whose copy differs from the owner's partition, and the subscription feeding it", async function () {
+    const east = set.get('hippo-east');
+    // Two stray rows in hippo-east's copy of hippo-west's partition, written past the guards as only
+    // a superuser can (session_replication_role = replica).
+    const stray = await asReplica<{ id: string }>(
+      east,
+      `INSERT INTO hippo_west (node_name, created_at) SELECT 'hippo-west', now() FROM generate_series(1, 2) RETURNING id`,
+    );
+    try {
+      const run = await status(['--sslmode', 'disable', ...memberFlags(servers)]);
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      const report = JSON.parse(
+        (await status(['--sslmode', 'disable', '--json', ...memberFlags(servers)])).stdout,
+      ) as {
+        partitions: Array<{
+          owner: string;
+          copies: Array<{ holder: string; status: string; problem?: string }>;
+        }>;
+      };
+      const bad = report.partitions.flatMap((p) =>
+        p.copies.filter((c) => c.status !== 'ok').map((c) => ({ owner: p.owner, ...c })),
+      );
+      assert.deepEqual(
+        bad.map((c) => [c.owner, c.holder, c.status]),
+        [['hippo-west', 'hippo-east', 'diverges']],
+      );
+      assert.match(
+        bad[0]?.problem ?? '',
+        /hippo-east's copy has 27 rows, owner hippo-west has 25 .*sub_hippo_east_hippo_west/,
+      );
+      assert.match(run.stdout, /public\.hippos\s+hippo-west\s+25\s+27 ≠\s+25\s+25 \(owner\)\s+DIVERGES/);
+    } finally {
+      await asReplica(east, 'DELETE FROM hippo_west WHERE id = ANY($1::uuid[])', [stray.map((r) => r.id)]);
+    }
+  });
+
+  it('marks the pairs and copies of a stopped member plainly, exit 1', async function () {
     const west = set.get('hippo-west');
     await west.stop();
     try {
-      const cli = runStatus(servers);
-      assert.equal(cli.status, 1, cli.stdout + cli.stderr);
-      assert.match(cli.stdout, /hippo-east <- hippo-west .*BROKEN: publisher hippo-west unreachable/);
-      assert.match(cli.stdout, /hippo-west <- hippo-east .*UNKNOWN: subscriber hippo-west unreachable/);
-      assert.match(cli.stdout, /^hippo-west .*UNREACHABLE: cannot connect to member "hippo-west"/m);
-      assert.match(cli.stdout, /^NOT HEALTHY$/m);
-      assert.ok(!cli.stdout.includes(TEST_PASSWORD) && !cli.stderr.includes(TEST_PASSWORD));
-      const report = JSON.parse(runStatus(servers, ['--json']).stdout) as {
-        healthy: boolean;
-        countsDiverge: boolean;
-      };
-      assert.deepEqual([report.healthy, report.countsDiverge], [false, true]);
+      const run = await status(['--sslmode', 'disable', ...memberFlags(servers)]);
+      assert.equal(run.code, 1, run.stdout + run.stderr);
+      assert.match(run.stdout, /hippo-east <- hippo-west .*BROKEN: publisher hippo-west unreachable/);
+      assert.match(run.stdout, /hippo-west <- hippo-east .*UNKNOWN: subscriber hippo-west unreachable/);
+      assert.match(run.stdout, /^hippo-west: UNREACHABLE: cannot connect to member "hippo-west"/m);
+      assert.match(run.stdout, /^NOT HEALTHY$/m);
+      assert.ok(!run.stdout.includes(TEST_PASSWORD) && !run.stderr.includes(TEST_PASSWORD));
     } finally {
       await west.start();
     }
   });
 
-  it('says how to call it when called wrong, exit 2', function () {
-    const cli = spawnSync('npm', ['run', '--silent', 'status'], { cwd: ROOT, encoding: 'utf8' });
-    assert.equal(cli.status, 2);
-    assert.match(cli.stderr, /usage: npm run status -- \(--stack NAME \| --member NAME=HOST:PORT \.\.\.\)/);
+  it('says a reachable server without the table has no table, not that it is unreachable', async function () {
+    const bare = set.get('bare');
+    const run = await status(['--sslmode', 'disable', ...memberFlags([set.get('hippo-east'), bare])]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stdout,
+      /^bare: NO TABLE public\.hippos \(reachable; the federation is not deployed there\)$/m,
+    );
+    assert.doesNotMatch(run.stdout, /bare: UNREACHABLE/);
+  });
+
+  const usage: Array<[string, string[], Record<string, string | undefined>, RegExp]> = [
+    ['no arguments', [], {}, /give either --stack NAME or one --member NAME=HOST:PORT per member/],
+    [
+      'a misspelt sslmode',
+      ['--sslmode', 'disabled', '--member', 'a=127.0.0.1:1'],
+      {},
+      /--sslmode disabled: expected one of disable, require, verify-ca, verify-full/,
+    ],
+    [
+      'a lag with a unit it does not know',
+      ['--max-lag-bytes', '16MB', '--member', 'a=127.0.0.1:1'],
+      {},
+      /--max-lag-bytes 16MB: expected bytes or a size such as 16MiB/,
+    ],
+    [
+      'no password',
+      ['--member', 'a=127.0.0.1:1'],
+      { PGPASSWORD: undefined },
+      /set the members' password in \$PGPASSWORD/,
+    ],
+    ['a bad member', ['--member', 'a=127.0.0.1'], {}, /--member a=127\.0\.0\.1: expected NAME=HOST:PORT/],
+    ['an unknown option', ['--colour'], {}, /Unknown option '--colour'/],
+    [
+      '--stack without the CLI',
+      ['--stack', 'dev'],
+      { PATH: '/nonexistent' },
+      /--stack reads the stack through the Pulumi CLI, which is not on PATH/,
+    ],
+  ];
+  for (const [what, args, env, expected] of usage) {
+    it(`exits 2 with one line on ${what}`, async function () {
+      const run = await status(args, env);
+      assert.equal(run.code, 2, run.stdout + run.stderr);
+      assert.equal(run.stderr.split('\n').length, 1, run.stderr);
+      assert.match(run.stderr, expected);
+      assert.match(run.stderr, /\(see --help\)$/);
+    });
+  }
+
+  it('accepts a lag limit with a unit, and prints its help with exit 0', async function () {
+    await waitFor(
+      'every pair healthy again',
+      async () => (await status(['--sslmode', 'disable', ...memberFlags(servers)])).code === 0,
+      30_000,
+    );
+    const run = await status(['--sslmode', 'disable', '--max-lag-bytes', '1MiB', ...memberFlags(servers)]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const help = await status(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^usage: npm run status -- \(--stack NAME \| --member NAME=HOST:PORT \.\.\.\)/);
+    assert.match(help.stdout, /Exit status: 0 healthy, 1 not healthy, 2 bad usage\./);
+    assert.ok(existsSync(path.join(ROOT, 'scripts', 'status.ts')));
   });
 });

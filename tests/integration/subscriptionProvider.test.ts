@@ -113,7 +113,9 @@ describe('Subscription provider on embedded PostgreSQL 14', function () {
     // East still held its copy of west's 5 rows: replaced by a full copy from the owner, not duplicated.
     assert.ok(
       reports.some((r) =>
-        r.includes('the local copy of public.hippo_west (5 rows) was replaced by a full copy'),
+        r.includes(
+          'the stale local copy of public.hippo_west (5 rows) was emptied; a full copy from its owner "hippo-west" is under way',
+        ),
       ),
       reports.join('\n'),
     );
@@ -127,22 +129,55 @@ describe('Subscription provider on embedded PostgreSQL 14', function () {
     assert.equal((await subscription(east))?.oid, before?.oid);
   });
 
-  it('delete with the publisher stopped succeeds and reports the slot it left behind', async function () {
+  it('delete with the publisher stopped fails, changes nothing, and succeeds once the publisher is back', async function () {
     await west.stop();
     try {
-      const { reports } = await captureReports(() => provider.delete(id, inputs));
-      assert.equal(await subscription(east), undefined);
-      const leftover = reports.find((r) =>
-        r.includes(`replication slot ${SUB} may be left on publisher "hippo-west"`),
-      );
-      assert.ok(leftover, `a report names the slot and the publisher:\n${reports.join('\n')}`);
-      assert.match(leftover, /127\.0\.0\.1:\d+/);
-      assert.match(leftover, new RegExp(`pg_drop_replication_slot\\('${SUB}'\\)`));
-      for (const r of reports) assert.ok(!r.includes(TEST_PASSWORD), 'no password in reports');
+      await assert.rejects(provider.delete(id, inputs), (err: Error) => {
+        assert.match(
+          err.message,
+          new RegExp(
+            `^subscription ${SUB} on "hippo-east": its replication slot ${SUB} lives on publisher "hippo-west" ` +
+              `\\(postgres@127\\.0\\.0\\.1:\\d+/postgres\\), which could not drop it: could not connect to publisher`,
+          ),
+        );
+        assert.match(
+          err.message,
+          /so nothing was changed and the subscription stays tracked\. Bring "hippo-west" back and run again; if its server is gone for good, add it to pg-federation:lostMembers/,
+        );
+        assert.ok(!err.message.includes(TEST_PASSWORD));
+        return true;
+      });
+      assert.ok(await subscription(east), 'the subscription is still there, and tracked');
     } finally {
       await west.start();
     }
-    assert.equal(await slotExists(west), true, 'the slot is still on the publisher, as reported');
+    assert.equal(await slotExists(west), true, 'and so is its slot');
+    await provider.delete(id, inputs);
+    assert.equal(await subscription(east), undefined);
+    assert.equal(await slotExists(west), false, 'the slot went with it');
+  });
+
+  it('delete with the publisher listed in lostMembers drops the subscription without reaching it', async function () {
+    await provider.create(inputs);
+    await west.stop();
+    try {
+      await provider.configure({
+        config: { get: (k) => (k === 'pg-federation:lostMembers' ? '["hippo-west"]' : undefined) },
+      });
+      const { reports } = await captureReports(() => provider.delete(id, inputs));
+      assert.equal(await subscription(east), undefined);
+      assert.ok(
+        reports.some((r) =>
+          r.includes(`dropped without its slot ${SUB}: publisher "hippo-west" is listed in lostMembers`),
+        ),
+        reports.join('\n'),
+      );
+    } finally {
+      await provider.configure({ config: { get: () => undefined } });
+      await west.start();
+    }
+    // In this test the "lost" server came back with its slot: what the next create cleans up.
+    assert.equal(await slotExists(west), true);
   });
 
   it('a create with the publisher down fails with a clear, redacted error; once it is back, create converges', async function () {
@@ -184,7 +219,7 @@ describe('Subscription provider on embedded PostgreSQL 14', function () {
       await assert.rejects(provider.create({ ...inputs, syncTimeoutSeconds: 3 }), (err: Error) => {
         assert.match(
           err.message,
-          /subscription sub_hippo_east_hippo_west on "hippo-east" to "hippo-west": initial sync not ready after 3s \(table states: hippo_west=[a-z]; r = ready\)\. The subscriber's server log says why/,
+          /subscription sub_hippo_east_hippo_west on "hippo-east" to "hippo-west": initial sync not ready after 3s \(table states: public\.hippo_west=[a-z]; r = ready\)\. The subscriber's server log says why/,
         );
         return true;
       });

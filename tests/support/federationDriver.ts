@@ -1,24 +1,31 @@
 /**
- * Drives our dynamic providers and `sql/` against embedded servers the way the Pulumi program's
- * resource graph does, with no Pulumi engine: per member the node-name function, the federated
- * table, its partitions, its publication; then the subscriptions. Like the engine, it remembers what
- * it created and, on a new config, creates only what is new and deletes only what is gone.
+ * Drives the federation onto embedded servers without the Pulumi engine, for integration tests that
+ * need to step in between operations (stop a server mid-way, inspect a half-done state). It iterates
+ * the same plan the program does (components/plan.ts) and calls the same dynamic providers with the
+ * same inputs; what @pulumi/postgresql declares in the program (Function, Publication, Role, Grant)
+ * it applies as the SQL those resources run. Like the engine, it remembers what it created and, on a
+ * new config, creates only what is new and deletes only what is gone, in dependency order.
+ *
+ * The wiring itself (dependencies, aliases, secrets, previews) is proven through the real engine in
+ * tests/e2e/.
  */
 import { randomBytes } from 'node:crypto';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { type FederationConfig, parseFederationConfig } from '../../components/config';
 import { adminConnection, replicationConninfo } from '../../components/endpoints';
-import { meshPlan, nodeNameFunction, tableSql } from '../../components/mesh';
-import { publicationName } from '../../components/naming';
+import { type MemberPlan, type PartitionPlan, type SubscriptionPlan, plan } from '../../components/plan';
 import type { PgConnection } from '../../components/providers/connection';
+import { federatedTableProvider } from '../../components/providers/federatedTable';
 import { type PartitionInputs, partitionProvider } from '../../components/providers/partition';
-import { federatedTableProvider } from '../../components/providers/schema';
 import { type SubscriptionInputs, subscriptionProvider } from '../../components/providers/subscription';
 import { renderSqlFile } from '../../components/sql';
-import { GENERATED_SECRETS, type ServerSet, type TestServer, query } from './embeddedServers';
+import { GENERATED_SECRETS, type ServerSet, query } from './embeddedServers';
 
 /** The stack config a user would write for these servers (external members on loopback). */
-export function configFor(servers: TestServer[], extra: Record<string, unknown> = {}): FederationConfig {
+export function configFor(
+  servers: Array<{ name: string; port: number }>,
+  extra: Record<string, unknown> = {},
+): FederationConfig {
   return parseFederationConfig({
     members: servers.map((s) => ({
       name: s.name,
@@ -34,7 +41,9 @@ export function configFor(servers: TestServer[], extra: Record<string, unknown> 
 export class FederationDriver {
   readonly partitions = new Map<string, PartitionInputs>();
   readonly subscriptions = new Map<string, SubscriptionInputs>();
-  private readonly members = new Set<string>();
+  private readonly members = new Map<string, MemberPlan>();
+  private readonly tables = new Set<string>();
+  private readonly grants = new Map<string, { member: string; objects: string[] }>();
   /** Each member's replication role password, generated as the program's RandomPassword would. */
   readonly replicationPasswords = new Map<string, string>();
 
@@ -56,92 +65,135 @@ export class FederationDriver {
     return adminConnection(member, cfg.database, this.servers.get(name).connection.password);
   }
 
-  subscriptionInputs(
-    cfg: FederationConfig,
-    plan: ReturnType<typeof meshPlan>['subscriptions'][number],
-  ): SubscriptionInputs {
-    const publisher = cfg.members.find((m) => m.name === plan.publisher);
-    if (publisher === undefined) throw new Error(`no member ${plan.publisher}`);
-    const password = this.replicationPassword(plan.publisher);
+  partitionInputs(cfg: FederationConfig, p: PartitionPlan): PartitionInputs {
     return {
-      subscriber: plan.subscriber,
-      publisher: plan.publisher,
-      connection: this.connection(cfg, plan.subscriber),
-      publisherConnection: this.connection(cfg, plan.publisher),
-      conninfo: replicationConninfo(publisher, cfg.database, cfg.replicationUser, password),
-      name: plan.name,
-      publication: plan.publication,
-      slotName: plan.slotName,
+      member: p.member,
+      owner: p.owner,
+      connection: this.connection(cfg, p.member),
+      schema: p.schema,
+      table: p.table,
+      partition: p.partition,
+      createSql: p.createSql,
+      guardSql: p.guardSql,
+      onDelete: cfg.partitionDeletion,
+      publication: p.publication,
+      subscription: p.subscription,
+      ...(p.owner !== p.member
+        ? {
+            publisherConnection: this.connection(cfg, p.owner),
+            replicationUser: cfg.replicationUser,
+            syncTimeoutSeconds: cfg.syncTimeoutSeconds,
+          }
+        : {}),
+    };
+  }
+
+  subscriptionInputs(cfg: FederationConfig, s: SubscriptionPlan): SubscriptionInputs {
+    const publisher = cfg.members.find((m) => m.name === s.publisher);
+    if (publisher === undefined) throw new Error(`no member ${s.publisher}`);
+    return {
+      subscriber: s.subscriber,
+      publisher: s.publisher,
+      connection: this.connection(cfg, s.subscriber),
+      publisherConnection: this.connection(cfg, s.publisher),
+      conninfo: replicationConninfo(
+        publisher,
+        cfg.database,
+        cfg.replicationUser,
+        this.replicationPassword(s.publisher),
+      ),
+      name: s.name,
+      publication: s.publication,
+      slotName: s.slotName,
       syncTimeoutSeconds: cfg.syncTimeoutSeconds,
+      landings: s.landings,
     };
   }
 
   /** Bring the servers to `cfg`, as `pulumi up` would. */
   async up(cfg: FederationConfig): Promise<void> {
-    const plan = meshPlan(cfg);
-    const wanted = new Set(cfg.members.map((m) => m.name));
-    const newMembers = cfg.members.filter((m) => !this.members.has(m.name));
-    // Member resources: function, then table (its default calls the function).
+    const p = plan(cfg);
+    const fresh = p.members.filter((m) => !this.members.has(m.member.name));
+    const all = p.members.flatMap((m) => m.partitions);
+    const createPartitions = (list: PartitionPlan[]) =>
+      Promise.all(
+        list
+          .filter((x) => !this.partitions.has(x.resourceName))
+          .map(async (x) => {
+            const inputs = this.partitionInputs(cfg, x);
+            await partitionProvider.create(inputs);
+            this.partitions.set(x.resourceName, inputs);
+          }),
+      );
+
+    // As postgresql.Function declares it; then the tables (their SQL calls the function).
     await Promise.all(
-      newMembers.map(async (member) => {
-        const server = this.servers.get(member.name);
-        const fn = nodeNameFunction(cfg, member);
-        await query(
-          server,
-          renderSqlFile('function', { identifiers: { schema: fn.schema }, literals: { body: fn.body } }),
-        );
-        const conn = this.connection(cfg, member.name);
-        await federatedTableProvider.create({
-          member: member.name,
-          connection: conn,
-          schema: cfg.schema,
-          table: cfg.table,
-          sql: tableSql(cfg, member.name),
-        });
-      }),
-    );
-    // Partitions (after the table), then publications (after the member's own partition).
-    await Promise.all(
-      plan.partitions
-        .filter((p) => !this.partitions.has(p.resourceName))
-        .map(async (p) => {
-          const inputs: PartitionInputs = {
-            member: p.member,
-            owner: p.owner,
-            connection: this.connection(cfg, p.member),
-            schema: cfg.schema,
-            table: cfg.table,
-            partition: p.partition,
-            createSql: p.createSql,
-            guardSql: p.guardSql,
-            onDelete: cfg.partitionDeletion,
-          };
-          await partitionProvider.create(inputs);
-          this.partitions.set(p.resourceName, inputs);
-        }),
+      fresh.map((m) =>
+        query(
+          this.servers.get(m.member.name),
+          renderSqlFile('function', {
+            identifiers: { schema: cfg.schema },
+            literals: { body: m.nodeNameBody },
+          }),
+        ),
+      ),
     );
     await Promise.all(
-      newMembers.map(async (member) => {
-        const own = plan.partitions.find((p) => p.member === member.name && p.owner === member.name);
-        const ownTable = `${escapeIdentifier(cfg.schema)}.${escapeIdentifier(own?.partition ?? '')}`;
-        const server = this.servers.get(member.name);
-        // As postgresql.Publication, postgresql.Role and postgresql.Grant declare them.
-        await query(
-          server,
-          `CREATE PUBLICATION ${escapeIdentifier(publicationName(member.name))} FOR TABLE ${ownTable}`,
-        );
-        await query(
-          server,
-          `CREATE ROLE ${escapeIdentifier(cfg.replicationUser)} LOGIN REPLICATION ` +
-            `PASSWORD ${escapeLiteral(this.replicationPassword(member.name))}`,
-        );
-        await query(server, `GRANT SELECT ON ${ownTable} TO ${escapeIdentifier(cfg.replicationUser)}`);
-        this.members.add(member.name);
-      }),
+      p.members.flatMap((m) =>
+        m.tables
+          .filter((t) => !this.tables.has(t.resourceName))
+          .map(async (t) => {
+            await federatedTableProvider.create({
+              member: m.member.name,
+              connection: this.connection(cfg, m.member.name),
+              schema: t.schema,
+              table: t.spec.name,
+              columns: t.spec.columns,
+              primaryKey: t.spec.primaryKey,
+              ownerColumn: t.spec.ownerColumn,
+              defaultPartition: t.spec.defaultPartition,
+              sql: t.sql,
+            });
+            this.tables.add(t.resourceName);
+          }),
+      ),
     );
-    // Subscriptions: after the subscriber's partition and the publisher's publication.
+    await createPartitions(all.filter((x) => x.owner === x.member));
+    // As postgresql.Publication, postgresql.Role and postgresql.Grant declare them.
+    for (const m of fresh) {
+      const server = this.servers.get(m.member.name);
+      const objects = m.publication.objects.map((o) =>
+        o
+          .split('.')
+          .map((part) => escapeIdentifier(part))
+          .join('.'),
+      );
+      await query(
+        server,
+        `CREATE PUBLICATION ${escapeIdentifier(m.publication.name)} FOR TABLE ${objects.join(', ')}`,
+      );
+      await query(
+        server,
+        `CREATE ROLE ${escapeIdentifier(cfg.replicationUser)} LOGIN REPLICATION ` +
+          `PASSWORD ${escapeLiteral(this.replicationPassword(m.member.name))}`,
+      );
+      this.members.set(m.member.name, m);
+    }
+    for (const m of p.members) {
+      for (const g of m.grants.filter((x) => !this.grants.has(x.resourceName))) {
+        const objects = g.objects
+          .map((o) => `${escapeIdentifier(cfg.schema)}.${escapeIdentifier(o)}`)
+          .join(', ');
+        await query(
+          this.servers.get(m.member.name),
+          `GRANT SELECT ON ${objects} TO ${escapeIdentifier(cfg.replicationUser)}`,
+        );
+        this.grants.set(g.resourceName, { member: m.member.name, objects: g.objects });
+      }
+    }
+    await createPartitions(all.filter((x) => x.owner !== x.member));
     await Promise.all(
-      plan.subscriptions
+      p.subscriptions
         .filter((s) => !this.subscriptions.has(s.resourceName))
         .map(async (s) => {
           const inputs = this.subscriptionInputs(cfg, s);
@@ -149,23 +201,43 @@ export class FederationDriver {
           this.subscriptions.set(s.resourceName, inputs);
         }),
     );
-    // What is gone from the config: subscriptions first, then partitions (reverse dependency order).
-    const keepSubs = new Set(plan.subscriptions.map((s) => s.resourceName));
+
+    // What is gone from the config, in reverse dependency order.
+    const keepSubs = new Set(p.subscriptions.map((s) => s.resourceName));
     for (const [key, inputs] of this.subscriptions) {
       if (keepSubs.has(key)) continue;
       await subscriptionProvider.delete(`${inputs.subscriber}/${inputs.name}`, inputs);
       this.subscriptions.delete(key);
     }
-    for (const member of [...this.members].filter((m) => !wanted.has(m))) {
-      const server = this.servers.get(member);
-      await query(server, `DROP PUBLICATION IF EXISTS ${escapeIdentifier(publicationName(member))}`);
+    const keepParts = new Set(all.map((x) => x.resourceName));
+    const gone = [...this.partitions].filter(([key]) => !keepParts.has(key));
+    for (const [key, inputs] of gone.filter(([, i]) => i.owner !== i.member)) {
+      await partitionProvider.delete(`${inputs.member}/${inputs.partition}`, inputs);
+      this.partitions.delete(key);
+    }
+    const keepGrants = new Set(p.members.flatMap((m) => m.grants.map((g) => g.resourceName)));
+    const wanted = new Set(p.members.map((m) => m.member.name));
+    for (const [key, g] of this.grants) {
+      if (keepGrants.has(key)) continue;
+      if (wanted.has(g.member)) {
+        const objects = g.objects
+          .map((o) => `${escapeIdentifier(cfg.schema)}.${escapeIdentifier(o)}`)
+          .join(', ');
+        await query(
+          this.servers.get(g.member),
+          `REVOKE SELECT ON ${objects} FROM ${escapeIdentifier(cfg.replicationUser)}`,
+        );
+      }
+      this.grants.delete(key);
+    }
+    for (const [name, m] of [...this.members].filter(([n]) => !wanted.has(n))) {
+      const server = this.servers.get(name);
+      await query(server, `DROP PUBLICATION IF EXISTS ${escapeIdentifier(m.publication.name)}`);
       await query(server, `DROP OWNED BY ${escapeIdentifier(cfg.replicationUser)}`);
       await query(server, `DROP ROLE ${escapeIdentifier(cfg.replicationUser)}`);
-      this.members.delete(member);
+      this.members.delete(name);
     }
-    const keepParts = new Set(plan.partitions.map((p) => p.resourceName));
-    for (const [key, inputs] of this.partitions) {
-      if (keepParts.has(key)) continue;
+    for (const [key, inputs] of gone.filter(([, i]) => i.owner === i.member)) {
       await partitionProvider.delete(`${inputs.member}/${inputs.partition}`, inputs);
       this.partitions.delete(key);
     }

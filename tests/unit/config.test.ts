@@ -13,6 +13,7 @@ import {
   loadConfig,
   parseFederationConfig,
 } from '../../components/config';
+import { SEED_TABLE } from '../../components/tables';
 
 function problemsOf(raw: Record<string, unknown>): string[] {
   try {
@@ -29,8 +30,8 @@ const seed = { members: [{ name: 'hippo-east' }, { name: 'hippo-central' }, { na
 describe('stack config', function () {
   it("defaults to the seed's values", function () {
     const cfg = parseFederationConfig(seed);
-    assert.equal(cfg.table, 'hippos');
-    assert.equal(cfg.defaultPartition, 'hippo_default');
+    assert.deepEqual(cfg.tables, [SEED_TABLE]);
+    assert.equal(cfg.tables[0]?.defaultPartition, 'hippo_default');
     assert.equal(cfg.postgresVersion, 14);
     assert.equal(cfg.maxMembers, 10);
     const east = cfg.members[0];
@@ -48,6 +49,7 @@ describe('stack config', function () {
       },
       storage: { data: '1Gi', backup: '1Gi' },
       images: DEFAULT_IMAGES,
+      nodeName: 'pgnodemx',
     });
   });
 
@@ -94,12 +96,12 @@ describe('stack config', function () {
     [
       'a name whose partition collides with the default partition after - → _',
       { members: [{ name: 'hippo-default' }] },
-      /^pg-federation:members\[0\]\.name: "hippo-default" gives partition name "hippo_default" \(after '-' → '_'\), which collides with the default partition/,
+      /^pg-federation:members\[0\]\.name: the partition of member "hippo-default" in hippos \("hippo_default"\) and the DEFAULT partition of hippos would both be named "hippo_default"; rename one/,
     ],
     [
       'a name whose partition collides with the table',
       { members: [{ name: 'hippos' }] },
-      /collides with the table/,
+      /the partition of member "hippos" in hippos \("hippos"\) and table hippos would both be named "hippos"/,
     ],
     [
       'names whose subscription name exceeds 63 bytes',
@@ -125,7 +127,7 @@ describe('stack config', function () {
     [
       'PGO-only keys on an external member',
       { members: [{ name: 'vm', kind: 'external', host: 'db', dataStorage: '1Gi' }] },
-      /^pg-federation:members\[0\]: dataStorage apply to PGO members only/,
+      /^pg-federation:members\[0\]: dataStorage do not apply to external members; remove them from member "vm"/,
     ],
     [
       'PostgreSQL older than 14',
@@ -168,7 +170,7 @@ describe('stack config', function () {
       config: Record<string, { type: string; description: string; default: unknown }>;
     };
     const declared = Object.keys(project.config).sort();
-    const structured = ['members']; // objects: documented in Pulumi.yaml's comment, no project-config type exists
+    const structured = ['members', 'tables']; // objects: documented in Pulumi.yaml's comment, no project-config type exists
     assert.deepEqual(declared, CONFIG_KEYS.filter((k) => !structured.includes(k)).sort());
     const defaults = parseFederationConfig({ members: [{ name: 'a' }] });
     const expected: Record<string, unknown> = {
@@ -181,9 +183,10 @@ describe('stack config', function () {
       backupStorage: defaults.members[0]?.storage.backup,
       database: defaults.database,
       replicationUser: defaults.replicationUser,
-      table: defaults.table,
-      partitionTemplate: defaults.partitionTemplate,
-      defaultPartition: defaults.defaultPartition,
+      table: defaults.tables[0]?.name,
+      partitionTemplate: defaults.tables[0]?.partitionTemplate,
+      defaultPartition: defaults.tables[0]?.defaultPartition,
+      lostMembers: defaults.lostMembers,
       maxMembers: defaults.maxMembers,
       syncTimeoutSeconds: defaults.syncTimeoutSeconds,
       partitionDeletion: defaults.partitionDeletion,
@@ -192,10 +195,14 @@ describe('stack config', function () {
     };
     for (const [key, decl] of Object.entries(project.config)) {
       assert.ok(decl.description.length > 10, `${key} has a description`);
-      assert.equal(decl.default, expected[key], `${key}: Pulumi.yaml default matches the schema`);
+      assert.deepEqual(decl.default, expected[key], `${key}: Pulumi.yaml default matches the schema`);
       assert.equal(
         decl.type,
-        typeof decl.default === 'number' ? 'integer' : typeof decl.default,
+        Array.isArray(decl.default)
+          ? 'array'
+          : typeof decl.default === 'number'
+            ? 'integer'
+            : typeof decl.default,
         `${key} type`,
       );
     }

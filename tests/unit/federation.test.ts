@@ -31,18 +31,18 @@ const MOCK_SECRET = 'mock-secret-[0-9a-f]{24}';
 async function run(config: FederationConfig, passwords: Record<string, string> = {}) {
   const resources = installMocks();
   const federation = new Federation('federation', { config, passwords });
-  const all: pulumi.Resource[] = [...federation.subscriptions.values()];
+  const all: pulumi.Resource[] = [...federation.subscriptions.values(), ...federation.landings.values()];
   for (const node of federation.nodes.values()) {
     all.push(
       node,
       node.provider,
       node.nodeNameFunction,
-      node.table,
+      ...node.tables.values(),
       node.publication,
-      ...node.partitions.values(),
+      ...node.ownPartitions.values(),
+      ...node.grants.values(),
+      ...node.server.resources,
     );
-    if (node.cluster !== undefined) all.push(node.cluster);
-    if (node.secretPatch !== undefined) all.push(node.secretPatch);
     if (node.extension !== undefined) all.push(node.extension);
   }
   await registered(all);
@@ -178,7 +178,7 @@ describe('Federation (Pulumi mocks)', function () {
       const pub = byName(resources, 'hippo-east-publication');
       assert.equal(pub.inputs.name, 'pub_hippo_east');
       assert.deepEqual(pub.inputs.tables, ['public.hippo_east']);
-      assert.ok(pub.dependencies.includes(byName(resources, 'hippo-east-partition-hippo-east').urn));
+      assert.ok(pub.dependencies.includes(byName(resources, 'hippo-east-partition-hippos-hippo-east').urn));
     });
 
     it('declares every partition of every member on every member, with its LIST value', function () {
@@ -189,12 +189,12 @@ describe('Federation (Pulumi mocks)', function () {
         parts.sort(),
         SEED.flatMap((m) => SEED.map((o) => `${m}:${o.replace('-', '_')}`)).sort(),
       );
-      const p = byName(resources, 'hippo-west-partition-hippo-east');
+      const p = byName(resources, 'hippo-west-partition-hippos-hippo-east');
       assert.match(
         String(p.inputs.createSql),
-        /PARTITION OF "public"\."hippos" \(PRIMARY KEY \(id\)\)\s+FOR VALUES IN \('hippo-east'\)/,
+        /PARTITION OF "public"\."hippos" \(PRIMARY KEY \("id"\)\)\s+FOR VALUES IN \('hippo-east'\)/,
       );
-      assert.ok(p.dependencies.includes(byName(resources, 'hippo-west-table').urn));
+      assert.ok(p.dependencies.includes(byName(resources, 'hippo-west-table-hippos').urn));
     });
 
     it("subscribes every member to every other member's primary with verify-full and the seed's CA path", function () {
@@ -211,7 +211,9 @@ describe('Federation (Pulumi mocks)', function () {
           ),
         );
         // After the subscriber's partition for the publisher and the publisher's publication.
-        assert.ok(sub.dependencies.includes(byName(resources, `${subscriber}-partition-${publisher}`).urn));
+        assert.ok(
+          sub.dependencies.includes(byName(resources, `${subscriber}-partition-hippos-${publisher}`).urn),
+        );
         assert.ok(sub.dependencies.includes(byName(resources, `${publisher}-publication`).urn));
       }
       assert.deepEqual(subs.map((s) => s.name).sort(), [
@@ -232,12 +234,12 @@ describe('Federation (Pulumi mocks)', function () {
           ['federation_replicator', true, true],
         );
         assert.equal(role.inputs.superuser, undefined);
-        const grant = byName(resources, `${member}-replication-grant`, T.grant);
+        const grant = byName(resources, `${member}-replication-grant-hippos`, T.grant);
         assert.deepEqual(
           [grant.inputs.role, grant.inputs.objectType, grant.inputs.objects, grant.inputs.privileges],
           ['federation_replicator', 'table', [member.replace('-', '_')], ['SELECT']],
         );
-        assert.ok(grant.dependencies.includes(byName(resources, `${member}-partition-${member}`).urn));
+        assert.ok(grant.dependencies.includes(byName(resources, `${member}-partition-hippos-${member}`).urn));
       }
       for (const sub of ofType(resources, T.subscription)) {
         const publisher = String(sub.inputs.publisher);
@@ -247,7 +249,7 @@ describe('Federation (Pulumi mocks)', function () {
           !conninfo.includes(mockPassword(`${publisher}-postgres-password`)),
           'the superuser password stays with Pulumi',
         );
-        assert.ok(sub.dependencies.includes(byName(resources, `${publisher}-replication-grant`).urn));
+        assert.ok(sub.dependencies.includes(byName(resources, `${publisher}-replication-grant-hippos`).urn));
       }
     });
 
@@ -255,7 +257,13 @@ describe('Federation (Pulumi mocks)', function () {
       for (const sub of ofType(resources, T.subscription)) {
         assert.deepEqual(sub.secretInputs.sort(), ['connection', 'conninfo', 'publisherConnection']);
       }
-      for (const part of ofType(resources, T.partition)) assert.deepEqual(part.secretInputs, ['connection']);
+      for (const part of ofType(resources, T.partition)) {
+        const landing = part.inputs.owner !== part.inputs.member;
+        assert.deepEqual(
+          part.secretInputs.sort(),
+          landing ? ['connection', 'publisherConnection'] : ['connection'],
+        );
+      }
       for (const provider of ofType(resources, T.provider))
         assert.ok(provider.secretInputs.includes('password'));
       for (const patch of ofType(resources, T.secretPatch)) assert.ok(patch.secretInputs.includes('data'));
@@ -384,7 +392,7 @@ describe('Federation (Pulumi mocks)', function () {
         [west.inputs.host, west.inputs.port, west.inputs.sslmode],
         ['localhost', '15432', 'verify-ca'],
       );
-      const laptopConn = byName(resources, 'laptop-table', T.table).inputs.connection as Record<
+      const laptopConn = byName(resources, 'laptop-table-hippos', T.table).inputs.connection as Record<
         string,
         unknown
       >;

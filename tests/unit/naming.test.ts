@@ -1,13 +1,16 @@
 import { strict as assert } from 'node:assert';
 import {
+  derivedName,
   partitionName,
   primaryServiceHost,
   publicationName,
-  resourceNames,
   slotName,
   subscriptionName,
+  suggestMemberName,
   userSecretName,
 } from '../../components/naming';
+import { memberNameProblem } from '../../components/config';
+import { resourceNames } from '../../components/plan';
 
 describe('naming', function () {
   it("derives the seed's names", function () {
@@ -30,10 +33,35 @@ describe('naming', function () {
     for (const name of subs) assert.match(name, /^[a-z_][a-z0-9_]*$/);
     const pulumiNames = members.flatMap((m) =>
       members.flatMap((o) => [
-        resourceNames.partition(o, m),
+        resourceNames.partition(m, 'hippos', o),
         ...(o !== m ? [resourceNames.subscription(m, o)] : []),
       ]),
     );
     assert.equal(new Set(pulumiNames).size, pulumiNames.length);
+  });
+});
+
+describe('derived names', function () {
+  it("names a primary key as PostgreSQL's makeObjectName does, clipped to fit 63 bytes", function () {
+    assert.equal(derivedName('hippo_east', 'pkey'), 'hippo_east_pkey');
+    const long = `p${'x'.repeat(62)}`;
+    assert.equal(derivedName(long, 'pkey'), `${long.slice(0, 58)}_pkey`);
+    assert.equal(Buffer.byteLength(derivedName(long, 'pkey')), 63);
+  });
+
+  it('suggests member names that pass every rule the config applies', function () {
+    const cases: Array<[string, string]> = [
+      ['Hippo_East', 'hippo-east'],
+      ['hippö-wëst', 'hippo-west'],
+      ['河马-west', 'west'],
+      ['9lives', 'lives'],
+      ['---', 'member-1'],
+      [`h${'i'.repeat(62)}`, `h${'i'.repeat(58)}`],
+    ];
+    for (const [bad, expected] of cases) {
+      const suggestion = suggestMemberName(bad, 0);
+      assert.equal(suggestion, expected, bad);
+      assert.equal(memberNameProblem(suggestion), undefined, `${suggestion} passes`);
+    }
   });
 });

@@ -9,7 +9,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { parseFederationConfig } from '../../components/config';
 import { Federation } from '../../components/federation';
 import { partitionProvider } from '../../components/providers/partition';
-import { federatedTableProvider } from '../../components/providers/schema';
+import { federatedTableProvider } from '../../components/providers/federatedTable';
 import { subscriptionProvider } from '../../components/providers/subscription';
 import { installMocks, registered } from '../support/mocks';
 
@@ -92,7 +92,8 @@ describe('dynamic provider serialization', function () {
     });
     await registered([
       ...federation.subscriptions.values(),
-      ...[...federation.nodes.values()].flatMap((n) => [n.table, ...n.partitions.values()]),
+      ...federation.landings.values(),
+      ...[...federation.nodes.values()].flatMap((n) => [...n.tables.values(), ...n.ownPartitions.values()]),
     ]);
     const dynamic = resources.filter((r) => r.type.startsWith('pulumi-nodejs:dynamic/'));
     assert.equal(dynamic.length, 2 + 4 + 2);

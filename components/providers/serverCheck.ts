@@ -9,7 +9,8 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { Client } from 'pg';
-import { type PgConnection, type ResourceArgs, errorMessage, withClient } from './connection';
+import { type PgConnection, type ResourceArgs, configureProvider, explained, withClient } from './connection';
+import { changedKeys, containsUnknown } from './inputs';
 import { FederationResource } from './resource';
 
 export interface ServerCheckInputs {
@@ -116,14 +117,9 @@ export function unmetRequirements(
 async function check(
   inputs: ServerCheckInputs,
 ): Promise<Pick<ServerCheckOutputs, 'serverVersion' | 'supportsMembers'>> {
-  let facts: ServerFacts;
-  try {
-    facts = await withClient(inputs.member, inputs.connection, serverFacts);
-  } catch (err) {
-    throw new Error(
-      `preflight of member "${inputs.member}": ${errorMessage(err, [inputs.connection.password])}`,
-    );
-  }
+  const facts = await explained(`preflight of member "${inputs.member}"`, [inputs.connection.password], () =>
+    withClient(inputs.member, inputs.connection, serverFacts),
+  );
   const problems = unmetRequirements(facts, inputs);
   if (problems.length > 0) {
     throw new Error(
@@ -134,13 +130,14 @@ async function check(
 }
 
 export const serverCheckProvider = {
+  configure: configureProvider,
+
   async diff(_id: string, olds: ServerCheckOutputs, news: ServerCheckInputs) {
     // A mesh that grows within what the server was seen to support needs no new check, so adding a
     // member shows as additions only; growing past it checks the server again before anything else.
-    const changes =
-      news.members > (olds.supportsMembers ?? olds.members) ||
-      JSON.stringify(olds.connection) !== JSON.stringify(news.connection);
-    return { changes, replaces: olds.member !== news.member ? ['member'] : [] };
+    const grows = containsUnknown(news.members) || news.members > (olds.supportsMembers ?? olds.members);
+    const changes = grows || changedKeys(olds, news, ['connection']).length > 0;
+    return { changes, replaces: changedKeys(olds, news, ['member']) };
   },
 
   async create(inputs: ServerCheckInputs) {

@@ -1,0 +1,192 @@
+/**
+ * Federated tables: their declared shape, validated, and the seed's `hippos` as the default.
+ *
+ * A table is LIST-partitioned by its owner column, whose value in every row is the name of the member
+ * that wrote it; each member's partition carries the primary key (the replica identity logical
+ * replication needs for UPDATE and DELETE). Column types and default expressions are SQL text, so
+ * they are held to a small grammar that cannot carry anything but a type or a function call.
+ */
+import { escapeIdentifier, escapeLiteral } from 'pg';
+import { z } from 'zod';
+import { isSqlName } from './naming';
+
+export interface ColumnSpec {
+  name: string;
+  /** A PostgreSQL type: `uuid`, `text`, `numeric(10,2)`, `timestamp with time zone`, `text[]`. */
+  type: string;
+  notNull: boolean;
+  /** A constant default (quoted as a literal). */
+  default?: string | number | boolean;
+  /** A default that calls a function without arguments, e.g. `gen_random_uuid()` or `now()`. */
+  defaultExpression?: string;
+}
+
+export interface TableSpec {
+  name: string;
+  columns: ColumnSpec[];
+  primaryKey: string[];
+  /** The LIST partition key: the name of the member that owns the row. */
+  ownerColumn: string;
+  /** Each member's partition: `{member}` is the member name with '-' turned into '_'. */
+  partitionTemplate: string;
+  /** The DEFAULT partition (rows whose owner is not a member; it takes no writes). */
+  defaultPartition: string;
+}
+
+/** The seed's table (`hippos`), partitions and DEFAULT partition. */
+export const SEED_TABLE: TableSpec = {
+  name: 'hippos',
+  columns: [
+    { name: 'id', type: 'uuid', notNull: true, defaultExpression: 'gen_random_uuid()' },
+    { name: 'node_name', type: 'text', notNull: false },
+    { name: 'value', type: 'datemultirange', notNull: false },
+    { name: 'created_at', type: 'timestamptz', notNull: false },
+  ],
+  primaryKey: ['id'],
+  ownerColumn: 'node_name',
+  partitionTemplate: '{member}',
+  defaultPartition: 'hippo_default',
+};
+
+/**
+ * A type name, optionally schema-qualified, of words (`double precision`), with an optional
+ * `(n)` or `(p,s)` modifier, a `with[out] time zone` tail and array brackets. No quotes, no
+ * semicolons, nothing else.
+ */
+const TYPE =
+  /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?( [a-z_][a-z0-9_]*)*(\(\d{1,4}(,\s?\d{1,4})?\))?( with(out)? time zone)?(\[\])*$/;
+/** A call of a function without arguments: `gen_random_uuid()`, `now()`, `pg_catalog.clock_timestamp()`. */
+const CALL = /^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*\(\)$/;
+const SYSTEM_COLUMNS = ['tableoid', 'xmin', 'cmin', 'xmax', 'cmax', 'ctid', 'oid'];
+
+const columnSchema = z.strictObject({
+  name: z.string(),
+  type: z.string(),
+  notNull: z.boolean().default(false),
+  default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  defaultExpression: z.string().optional(),
+});
+
+export const tableSpecSchema = z
+  .strictObject({
+    name: z.string(),
+    columns: z.array(columnSchema).min(1, 'list the columns of the table'),
+    primaryKey: z.array(z.string()).min(1, 'name the primary key column(s): logical replication needs it'),
+    ownerColumn: z.string().default('node_name'),
+    partitionTemplate: z.string().optional(),
+    defaultPartition: z.string().optional(),
+  })
+  .transform((t): TableSpec => ({
+    ...t,
+    columns: t.columns.map((c) => ({ ...c })),
+    partitionTemplate: t.partitionTemplate ?? `${t.name}_{member}`,
+    defaultPartition: t.defaultPartition ?? `${t.name}_default`,
+  }));
+
+const SQL_NAME = "must be a lowercase SQL name (letters, digits, '_', at most 63 bytes)";
+
+/** Problems with one table's declaration, each as `<key>: <what and how to fix>`. */
+export function validateTable(spec: TableSpec, prefix: string): string[] {
+  const at = (key: string): string => (prefix === '' ? key : `${prefix}.${key}`);
+  const problems: string[] = [];
+  if (!isSqlName(spec.name)) problems.push(`${at('name')}: "${spec.name}" ${SQL_NAME}`);
+  if (!spec.partitionTemplate.includes('{member}')) {
+    problems.push(
+      `${at('partitionTemplate')}: "${spec.partitionTemplate}" must contain {member}, e.g. "{member}" or "orders_{member}"`,
+    );
+  } else if (!/^[a-z_][a-z0-9_]*$/.test(spec.partitionTemplate.split('{member}').join('m'))) {
+    problems.push(
+      `${at('partitionTemplate')}: "${spec.partitionTemplate}" must give lowercase SQL names: letters, digits and '_' around {member}`,
+    );
+  }
+  if (!isSqlName(spec.defaultPartition)) {
+    problems.push(`${at('defaultPartition')}: "${spec.defaultPartition}" ${SQL_NAME}`);
+  } else if (spec.defaultPartition === spec.name) {
+    problems.push(
+      `${at('defaultPartition')}: "${spec.defaultPartition}" is the table's own name; the DEFAULT partition needs a name of its own, e.g. "${spec.name}_default"`,
+    );
+  }
+  const names = new Set<string>();
+  spec.columns.forEach((c, i) => {
+    const where = at(`columns[${i}]`);
+    if (!isSqlName(c.name)) problems.push(`${where}.name: "${c.name}" ${SQL_NAME}`);
+    else if (SYSTEM_COLUMNS.includes(c.name)) {
+      problems.push(`${where}.name: "${c.name}" is a PostgreSQL system column; choose another name`);
+    } else if (names.has(c.name)) problems.push(`${where}.name: "${c.name}" is listed twice`);
+    names.add(c.name);
+    if (!TYPE.test(c.type)) {
+      problems.push(
+        `${where}.type: "${c.type}" is not a type name this program accepts (e.g. uuid, text, numeric(10,2), timestamptz, text[])`,
+      );
+    }
+    if (c.default !== undefined && c.defaultExpression !== undefined) {
+      problems.push(`${where}: give default or defaultExpression, not both`);
+    }
+    if (c.defaultExpression !== undefined && !CALL.test(c.defaultExpression)) {
+      problems.push(
+        `${where}.defaultExpression: "${c.defaultExpression}" must be a call of a function without arguments, e.g. gen_random_uuid() or now(); use default for a constant`,
+      );
+    }
+    if (c.name === spec.ownerColumn) {
+      if (c.type !== 'text') problems.push(`${where}.type: the owner column ${c.name} must be of type text`);
+      if (c.default !== undefined || c.defaultExpression !== undefined) {
+        problems.push(
+          `${where}: the owner column ${c.name} takes no default of yours: each member sets it to its own name`,
+        );
+      }
+    }
+  });
+  if (!isSqlName(spec.ownerColumn)) problems.push(`${at('ownerColumn')}: "${spec.ownerColumn}" ${SQL_NAME}`);
+  const seenKey = new Set<string>();
+  spec.primaryKey.forEach((k, i) => {
+    if (!names.has(k)) {
+      problems.push(`${at(`primaryKey[${i}]`)}: "${k}" is not one of the table's columns`);
+    } else if (seenKey.has(k)) problems.push(`${at(`primaryKey[${i}]`)}: "${k}" is listed twice`);
+    seenKey.add(k);
+  });
+  return problems;
+}
+
+/** The columns as created: the owner column is added (as text) when the declaration leaves it out. */
+export function effectiveColumns(spec: TableSpec): ColumnSpec[] {
+  return spec.columns.some((c) => c.name === spec.ownerColumn)
+    ? spec.columns
+    : [...spec.columns, { name: spec.ownerColumn, type: 'text', notNull: false }];
+}
+
+/** Whether two declarations describe the same table shape. */
+export function sameShape(a: TableSpec, b: TableSpec): boolean {
+  const strip = (t: TableSpec) => ({
+    columns: effectiveColumns(t).map((c) => ({
+      name: c.name,
+      type: c.type,
+      notNull: c.notNull,
+      default: c.default,
+      defaultExpression: c.defaultExpression,
+    })),
+    primaryKey: t.primaryKey,
+    ownerColumn: t.ownerColumn,
+  });
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+}
+
+/** The column definitions of `CREATE TABLE`, one per line; the owner column defaults to `member`. */
+export function columnsSql(spec: TableSpec, member: string): string {
+  return effectiveColumns(spec)
+    .map((c) => {
+      const parts = [escapeIdentifier(c.name), c.type];
+      if (c.name === spec.ownerColumn) parts.push(`DEFAULT ${escapeLiteral(member)}`);
+      else if (c.defaultExpression !== undefined) parts.push(`DEFAULT ${c.defaultExpression}`);
+      else if (c.default !== undefined) {
+        parts.push(`DEFAULT ${typeof c.default === 'string' ? escapeLiteral(c.default) : String(c.default)}`);
+      }
+      if (c.notNull) parts.push('NOT NULL');
+      return `    ${parts.join(' ')}`;
+    })
+    .join(',\n');
+}
+
+/** `("id")`, `("region", "order_id")`. */
+export function primaryKeySql(spec: TableSpec): string {
+  return `(${spec.primaryKey.map((c) => escapeIdentifier(c)).join(', ')})`;
+}
