@@ -9,9 +9,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import * as path from 'node:path';
-import { load } from 'js-yaml';
 import { Client } from 'pg';
 import { type FederationConfig, parseFederationConfig } from '../components/config';
+import { PROJECT_ROOT, projectStackConfig } from './workspace';
 import { asServerFlags, replicationSettings } from '../components/replicationSettings';
 import {
   detach,
@@ -23,7 +23,7 @@ import {
   stop,
 } from './embeddedPostgres';
 
-export const PROJECT_ROOT = path.join(__dirname, '..');
+export { PROJECT_ROOT };
 /** Where the local servers, state and secrets live (PG_FEDERATION_LOCAL_DIR overrides it, for tests). */
 export const LOCAL_DIR = process.env.PG_FEDERATION_LOCAL_DIR ?? path.join(PROJECT_ROOT, '.local');
 export const LOCAL_STACK = 'local';
@@ -60,12 +60,10 @@ export function localSecret(file: string): string {
 /** The superuser password of the local servers. */
 export const localPassword = (): string => localSecret('postgres-password');
 
-/** The `local` stack's config, parsed as the program parses it. */
+/** The `local` stack's config (the tracked Pulumi.local.yaml), parsed as the program parses it. */
 export function localStackConfig(): FederationConfig {
-  const file = path.join(PROJECT_ROOT, `Pulumi.${LOCAL_STACK}.yaml`);
-  const doc = load(readFileSync(file, 'utf8')) as { config?: Record<string, unknown> };
   const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(doc.config ?? {})) {
+  for (const [key, value] of Object.entries(projectStackConfig(LOCAL_STACK))) {
     if (key.startsWith('pg-federation:') && key !== 'pg-federation:passwords')
       raw[key.slice('pg-federation:'.length)] = value;
   }

@@ -1,0 +1,191 @@
+/**
+ * The federation's whole life through the real Pulumi engine (Automation API, file backend,
+ * passphrase secrets) on embedded servers as external members, asserted with the engine's own
+ * change summaries: up with the seed's three members, no drift, hippo-south by a config edit, an
+ * admin password changed, hippo-south removed, destroy.
+ */
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import {
+  GENERATED_SECRETS,
+  ServerSet,
+  TEST_PASSWORD,
+  type TestServer,
+  query,
+  waitFor,
+} from '../support/embeddedServers';
+import { EngineStack, changes, requireEngine } from '../support/engine';
+
+const SEED_INSERT = readFileSync(path.join(__dirname, '..', '..', 'sql', 'seed', 'insert.sql'), 'utf8');
+const SEED = ['hippo-east', 'hippo-central', 'hippo-west'];
+
+/** Every row of the federated table, as text, in id order: what "identical on every member" compares. */
+async function rowsOf(server: TestServer): Promise<string> {
+  const rows = await query(
+    server,
+    `SELECT id, node_name, value::text AS value, created_at::text AS created_at FROM hippos ORDER BY id`,
+  );
+  return JSON.stringify(rows);
+}
+
+async function count(server: TestServer): Promise<number> {
+  return Number((await query<{ n: string }>(server, 'SELECT count(*) AS n FROM hippos'))[0]?.n);
+}
+
+async function identical(servers: TestServer[], rows: number): Promise<void> {
+  await waitFor(`${rows} rows on ${servers.map((s) => s.name).join(', ')}`, async () =>
+    (await Promise.all(servers.map(count))).every((n) => n === rows),
+  );
+  const all = await Promise.all(servers.map(rowsOf));
+  for (const [i, text] of all.entries())
+    assert.equal(text, all[0], `${servers[i]?.name} holds the same rows`);
+}
+
+describe('the federation through the real Pulumi engine', function () {
+  this.timeout(15 * 60_000);
+  let set: ServerSet;
+  let e: EngineStack;
+  const member = (s: TestServer) => ({
+    name: s.name,
+    kind: 'external',
+    host: '127.0.0.1',
+    port: s.port,
+    sslmode: 'disable',
+  });
+  const servers = (names: string[]) => names.map((n) => set.get(n));
+  const membersConfig = (names: string[]) => ({
+    'pg-federation:members': servers(names).map(member),
+    'pg-federation:syncTimeoutSeconds': 120,
+  });
+
+  before(async function () {
+    requireEngine(this);
+    set = await ServerSet.start([...SEED, 'hippo-south']);
+    e = await EngineStack.create('lifecycle', membersConfig(SEED));
+    for (const name of [...SEED, 'hippo-south']) await e.setSecret(`passwords["${name}"]`, TEST_PASSWORD);
+  });
+  after(async function () {
+    await e?.remove();
+    await set?.stopAll();
+  });
+
+  it('up with three members creates 44 resources; the seed INSERT on each gives 75 identical rows everywhere', async function () {
+    const up = await e.stack.up();
+    assert.equal(up.summary.result, 'succeeded');
+    assert.deepEqual(changes(up.summary.resourceChanges), { create: 44 });
+    for (const s of servers(SEED)) await query(s, SEED_INSERT);
+    await identical(servers(SEED), 75);
+  });
+
+  it('a second preview and a refresh find nothing to change', async function () {
+    const preview = await e.stack.preview();
+    assert.deepEqual(changes(preview.changeSummary), {});
+    const refresh = await e.stack.refresh();
+    assert.deepEqual(changes(refresh.summary.resourceChanges), {});
+    assert.deepEqual(
+      changes((await e.stack.preview()).changeSummary),
+      {},
+      'and still nothing after the refresh',
+    );
+  });
+
+  it('hippo-south by a config edit: preview shows 22 creates and nothing else; up returns with its 75 rows there', async function () {
+    await e.setConfig(membersConfig([...SEED, 'hippo-south']));
+    const preview = await e.stack.preview();
+    assert.deepEqual(changes(preview.changeSummary), { create: 22 });
+    const up = await e.stack.up();
+    assert.deepEqual(changes(up.summary.resourceChanges), { create: 22 });
+    const south = set.get('hippo-south');
+    assert.equal(await count(south), 75, 'the initial copies finished before up returned');
+    await query(south, SEED_INSERT);
+    await identical(servers([...SEED, 'hippo-south']), 100);
+    assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
+  });
+
+  it('a changed admin password of an external member updates in place, and replication keeps flowing', async function () {
+    const east = set.get('hippo-east');
+    const password = `rotated-${TEST_PASSWORD.slice(0, 12)}`;
+    GENERATED_SECRETS.add(password);
+    await query(east, `ALTER ROLE postgres PASSWORD '${password}'`);
+    east.connection.password = password;
+    await e.setSecret('passwords["hippo-east"]', password);
+    const preview = await e.stack.preview();
+    const ops = changes(preview.changeSummary);
+    assert.deepEqual(Object.keys(ops), ['update'], JSON.stringify(preview.changeSummary));
+    const up = await e.stack.up();
+    assert.deepEqual(Object.keys(changes(up.summary.resourceChanges)), ['update']);
+    await query(east, SEED_INSERT);
+    await identical(servers([...SEED, 'hippo-south']), 125);
+    assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
+  });
+
+  it('hippo-south removed: preview shows 22 deletes; its rows are kept, no slot of it is left, the rest replicate', async function () {
+    await e.setConfig(membersConfig(SEED));
+    const preview = await e.stack.preview();
+    assert.deepEqual(changes(preview.changeSummary), { delete: 22 });
+    const up = await e.stack.up();
+    assert.deepEqual(changes(up.summary.resourceChanges), { delete: 22 });
+    for (const s of servers([...SEED, 'hippo-south'])) {
+      const slots = await query<{ slot_name: string }>(s, 'SELECT slot_name FROM pg_replication_slots');
+      assert.deepEqual(
+        slots.filter((r) => r.slot_name.includes('hippo_south')),
+        [],
+        `${s.name}: no slot of hippo-south`,
+      );
+      // Its rows: kept as a detached table hippo_south wherever they were.
+      const kept = await query<{ n: string; parent: string | null }>(
+        s,
+        `SELECT (SELECT count(*) FROM hippo_south)::text AS n,
+                (SELECT inhparent::regclass::text FROM pg_inherits WHERE inhrelid = 'hippo_south'::regclass) AS parent`,
+      );
+      assert.deepEqual(kept, [{ n: '25', parent: null }], `${s.name} keeps hippo-south's 25 rows, detached`);
+    }
+    assert.deepEqual(await query(set.get('hippo-south'), 'SELECT subname FROM pg_subscription'), []);
+    await query(set.get('hippo-central'), SEED_INSERT);
+    await identical(servers(SEED), 125);
+  });
+
+  it('the state holds no password or conninfo in plain text', async function () {
+    const state = await e.exportText();
+    for (const secret of GENERATED_SECRETS)
+      assert.ok(!state.includes(secret), 'no generated password in the state');
+    assert.doesNotMatch(state, /password='/, 'no conninfo in plain text');
+    const doc = JSON.parse(state) as {
+      deployment: {
+        resources: Array<{
+          type: string;
+          inputs?: Record<string, unknown>;
+          outputs?: Record<string, unknown>;
+        }>;
+      };
+    };
+    const secret = (v: unknown) =>
+      typeof v === 'object' && v !== null && '4dabf18193072939515e22adb298388d' in v && 'ciphertext' in v;
+    for (const r of doc.deployment.resources) {
+      for (const bag of [r.inputs ?? {}, r.outputs ?? {}]) {
+        for (const key of ['conninfo', 'password', 'result']) {
+          if (key in bag) assert.ok(secret(bag[key]), `${r.type} ${key} is encrypted`);
+        }
+        for (const key of ['connection', 'publisherConnection']) {
+          const value = bag[key];
+          if (value !== undefined) {
+            assert.ok(
+              secret(value) || secret((value as Record<string, unknown>).password),
+              `${r.type} ${key} password is encrypted`,
+            );
+          }
+        }
+      }
+    }
+  });
+
+  it('destroy leaves no subscription and no replication slot on any server', async function () {
+    const destroy = await e.stack.destroy();
+    assert.equal(destroy.summary.result, 'succeeded');
+    for (const s of servers([...SEED, 'hippo-south'])) {
+      assert.deepEqual(await query(s, 'SELECT subname FROM pg_subscription'), [], `${s.name} subscriptions`);
+      assert.deepEqual(await query(s, 'SELECT slot_name FROM pg_replication_slots'), [], `${s.name} slots`);
+    }
+  });
+});

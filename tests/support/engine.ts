@@ -1,0 +1,108 @@
+/**
+ * Stacks for the end-to-end tests, run by the real Pulumi engine through the Automation API: a file
+ * state backend and a passphrase secrets provider in a fresh temporary folder, the stack's files in
+ * a workspace there (scripts/workspace.ts), so no test writes a file of the repository.
+ *
+ * Where the CLI is missing the tests skip, saying why; in CI (CI=true) a missing CLI is a failure,
+ * since .ci/run provides one.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { Stack } from '@pulumi/pulumi/automation';
+import { pulumiOnPath } from '../../scripts/pulumiCli';
+import { openWorkspaceStack, writeWorkspace } from '../../scripts/workspace';
+
+/** Skip the suite where there is no Pulumi CLI; fail it in CI, which always has one. */
+export function requireEngine(ctx: Mocha.Context): void {
+  if (pulumiOnPath()) return;
+  if (process.env.CI === 'true') {
+    throw new Error('the Pulumi CLI is not on PATH in CI: .ci/run should have put the toolchain there');
+  }
+  console.log(
+    '    skipped: the Pulumi CLI is not on PATH (install it, or see .ci/run), so the engine cannot run here',
+  );
+  ctx.skip();
+}
+
+export interface ChangeSummary {
+  [op: string]: number | undefined;
+}
+
+/** The operations other than `same` in an engine change summary, e.g. `{ create: 22 }`. */
+export function changes(summary: ChangeSummary | undefined): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(summary ?? {}).filter((e): e is [string, number] => e[0] !== 'same' && (e[1] ?? 0) > 0),
+  );
+}
+
+export class EngineStack {
+  private constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly env: Record<string, string>,
+    readonly stack: Stack,
+    private config: Record<string, unknown>,
+    private program?: string,
+  ) {}
+
+  /** A new stack named `name` with this stack config (`pg-federation:*` keys, YAML values). */
+  static async create(name: string, config: Record<string, unknown>): Promise<EngineStack> {
+    const dir = mkdtempSync(path.join(tmpdir(), `pg-federation-e2e-${name}-`));
+    const env = {
+      PULUMI_BACKEND_URL: `file://${path.join(dir, 'state')}`,
+      PULUMI_CONFIG_PASSPHRASE: randomBytes(12).toString('hex'),
+      PULUMI_SKIP_UPDATE_CHECK: 'true',
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
+      // CA files the program writes for PGO members go here, and go with the folder.
+      PG_FEDERATION_CA_DIR: path.join(dir, 'ca'),
+      // The program is type-checked by `npm run lint`; the engine only needs it transpiled.
+      PULUMI_NODEJS_TRANSPILE_ONLY: 'true',
+    };
+    mkdirSync(path.join(dir, 'state'));
+    const workspace = path.join(dir, 'workspace');
+    writeWorkspace(workspace, name, config, []);
+    const stack = await openWorkspaceStack(workspace, name, env);
+    return new EngineStack(name, workspace, env, stack, config);
+  }
+
+  /** Replace the stack's config (keys not given are removed), keeping its secrets. */
+  async setConfig(config: Record<string, unknown>): Promise<void> {
+    this.config = config;
+    writeWorkspace(this.dir, this.name, config, ['pg-federation:passwords'], this.program);
+  }
+
+  /** Run another program on this stack from now on (a checkout of an older version), or this one. */
+  async useProgram(program?: string): Promise<void> {
+    this.program = program;
+    await this.setConfig(this.config);
+  }
+
+  /** Change some keys of the stack's config, keeping the rest. */
+  async editConfig(changes: Record<string, unknown>): Promise<void> {
+    await this.setConfig({ ...this.config, ...changes });
+  }
+
+  async setSecret(path: string, value: string): Promise<void> {
+    await this.stack.setConfig(path, { value, secret: true }, true);
+  }
+
+  /** The stack's state as the backend stores it and `pulumi stack export` prints it (secrets encrypted). */
+  async exportText(): Promise<string> {
+    const run = spawnSync('pulumi', ['stack', 'export', '--stack', this.name], {
+      cwd: this.dir,
+      env: { ...process.env, ...this.env },
+      encoding: 'utf8',
+    });
+    if (run.status !== 0) throw new Error(`pulumi stack export failed: ${run.stderr}`);
+    return run.stdout;
+  }
+
+  /** Remove the stack (whatever it still holds) and its folder. */
+  async remove(): Promise<void> {
+    await this.stack.workspace.removeStack(this.name, { force: true }).catch(() => undefined);
+    rmSync(path.dirname(this.dir), { recursive: true, force: true });
+  }
+}
