@@ -10,6 +10,7 @@ import { FederationDriver, configFor } from '../tests/support/federationDriver';
 import { median, percentile } from './stats';
 
 export interface PropagationResult {
+  postgres: number;
   members: number;
   rowToFirstP50Ms: number;
   rowToAllP50Ms: number;
@@ -39,11 +40,11 @@ async function arrivals(
 
 export async function benchPropagation(
   members: number,
-  opts: { samples: number; bulkRows: number },
+  opts: { samples: number; bulkRows: number; major: number },
   log: (line: string) => void,
 ): Promise<PropagationResult> {
   const names = Array.from({ length: members }, (_, i) => `hippo-${i + 1}`);
-  const set = await ServerSet.start(names);
+  const set = await ServerSet.start(names, { major: opts.major });
   try {
     const servers = names.map((n) => set.get(n));
     await new FederationDriver(set).up(configFor(servers));
@@ -89,8 +90,9 @@ export async function benchPropagation(
     });
     await writer.end();
     for (const c of readers) await c.end();
-    log(`  propagation: ${members} members done`);
+    log(`  propagation: ${members} members on PostgreSQL ${opts.major} done`);
     return {
+      postgres: opts.major,
       members,
       rowToFirstP50Ms: median(first),
       rowToAllP50Ms: median(all),

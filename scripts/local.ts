@@ -17,6 +17,7 @@ import { Client } from 'pg';
 import type { FederationConfig, MemberConfig } from '../components/config';
 import { clientConfig, errorMessage } from '../components/providers/connection';
 import { SQL_DIR } from '../components/sql';
+import { majorOf, postgresVersion } from './embeddedPostgres';
 import {
   LOCAL_DIR,
   LOCAL_STACK,
@@ -92,7 +93,10 @@ async function printCounts(cfg: FederationConfig): Promise<void> {
 async function startAll(cfg: FederationConfig): Promise<void> {
   for (const server of localServers(cfg)) {
     const how = await startServer(server, cfg.maxMembers);
-    console.log(`${server.name}: PostgreSQL on 127.0.0.1:${server.port} (${how}, data in ${server.dataDir})`);
+    const version = await postgresVersion(majorOf(server.dataDir));
+    console.log(
+      `${server.name}: PostgreSQL ${version} on 127.0.0.1:${server.port} (${how}, data in ${server.dataDir})`,
+    );
   }
 }
 
@@ -101,8 +105,8 @@ async function up(): Promise<number> {
   await startAll(cfg);
   if (!pulumiOnPath()) {
     console.error(
-      `pg-federation: ${INSTALL_HINT}. The servers keep running but hold no federation until \`pulumi up\` runs; ` +
-        '`npm run local:stop` stops them.',
+      `pg-federation: ${INSTALL_HINT}. The servers keep running, but hold no federation until \`pulumi up\` runs ` +
+        '(`npm run local:stop` stops them).',
     );
     return 1;
   }

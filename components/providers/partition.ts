@@ -180,26 +180,29 @@ async function joinSubscription(
   const copy = `${inputs.schema}.${inputs.partition}`;
   const hasRows = (await client.query<{ has_rows: boolean }>(partitions.hasRows(bound(inputs)))).rows[0]
     ?.has_rows;
-  if (hasRows === true || attachedWithRows) {
-    // Only the owner writes this partition, so its rows are the truth, and the copy about to start
-    // fails on every key it already holds. Before emptying it, make sure the copy can happen: the
-    // owner publishes exactly this partition's name in the publication and the role can read it.
-    const publisherConnection = inputs.publisherConnection;
-    if (publisherConnection === undefined) {
-      throw new Error(
-        `${copy} holds rows and no connection to its owner "${inputs.owner}" was given to check the resync`,
-      );
-    }
+  // The refresh copies whatever the owner's publication lists into this server. Before it runs, and
+  // before a stale copy is emptied, the owner must be seen to publish this partition to a role that
+  // can read it, and nothing but partitions of its own: its catalog decides nothing destructive here.
+  const publisherConnection = inputs.publisherConnection;
+  if (publisherConnection !== undefined) {
     await withClient(inputs.owner, publisherConnection, async (pub) => {
-      const membership = await pub.query<{ exists: boolean; member: boolean }>(publications.membership, [
-        publication,
-        inputs.schema,
-        inputs.partition,
-      ]);
-      if (membership.rows[0]?.member !== true) {
+      const published = await pub.query<{
+        schema: string;
+        name: string;
+        bound: string | null;
+        parent: string | null;
+      }>(publications.contents, [publication]);
+      const foreign = published.rows.filter((r) => r.parent === null || r.bound !== listBound(inputs.owner));
+      if (foreign.length > 0) {
         throw new Error(
-          `${copy} holds rows from before, and owner "${inputs.owner}" does not publish ${copy} in ${publication} (yet); ` +
-            `nothing was emptied. Run \`pulumi up\` again once the owner's partition is deployed`,
+          `publication ${publication} on "${inputs.owner}" also publishes ${foreign.map((r) => `${r.schema}.${r.name}`).join(', ')}, ` +
+            `which is not a partition of "${inputs.owner}"'s; remove it from the publication and run again. Nothing was changed here`,
+        );
+      }
+      if (!published.rows.some((r) => r.schema === inputs.schema && r.name === inputs.partition)) {
+        throw new Error(
+          `owner "${inputs.owner}" does not publish ${copy} in ${publication} (yet); nothing was changed here. ` +
+            `Run \`pulumi up\` again once the owner's partition is deployed`,
         );
       }
       const readable = await pub.query<{ ok: boolean }>(canRead, [
@@ -208,10 +211,18 @@ async function joinSubscription(
       ]);
       if (readable.rows[0]?.ok !== true) {
         throw new Error(
-          `role ${inputs.replicationUser ?? ''} cannot read ${copy} on "${inputs.owner}"; nothing was emptied`,
+          `role ${inputs.replicationUser ?? ''} cannot read ${copy} on "${inputs.owner}"; nothing was changed here`,
         );
       }
     });
+  } else if (hasRows === true || attachedWithRows) {
+    throw new Error(
+      `${copy} holds rows and no connection to its owner "${inputs.owner}" was given to check the resync`,
+    );
+  }
+  if (hasRows === true || attachedWithRows) {
+    // Only the owner writes this partition, so its rows are the truth, and the copy about to start
+    // would fail on every key the stale copy already holds.
     await client.query('BEGIN');
     try {
       for (const statement of partitions.truncateAsReplica([inputs])) await client.query(statement);

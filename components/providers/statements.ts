@@ -82,6 +82,18 @@ export const publications = {
   dropTable(publication: string, schema: string, table: string): string {
     return `ALTER PUBLICATION ${pg().escapeIdentifier(publication)} DROP TABLE ${qualified(schema, table)}`;
   },
+  /**
+   * What the publication lists, each with its parent table and LIST bound (NULL when it is not a
+   * partition). `$1` publication.
+   */
+  contents: `SELECT t.schemaname AS schema, t.tablename AS name, p.relname AS parent,
+                    pg_get_expr(c.relpartbound, c.oid) AS bound
+               FROM pg_publication_tables t
+               JOIN pg_namespace n ON n.nspname = t.schemaname
+               JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.tablename
+               LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+               LEFT JOIN pg_class p ON p.oid = i.inhparent
+              WHERE t.pubname = $1`,
   /** Tables the publication lists, as `schema.table`. `$1` publication. */
   tables: `SELECT p.pubname, t.schemaname, t.tablename
              FROM pg_publication p LEFT JOIN pg_publication_tables t ON t.pubname = p.pubname

@@ -180,7 +180,29 @@ describe('the federation through the real Pulumi engine', function () {
     }
   });
 
-  it('destroy leaves no subscription and no replication slot on any server', async function () {
+  it('destroy with hippo-central down fails and keeps every slot tracked; once it is back, destroy leaves nothing', async function () {
+    const central = set.get('hippo-central');
+    await central.stop();
+    try {
+      await assert.rejects(e.stack.destroy(), (err: Error) => {
+        assert.match(
+          err.message,
+          /replication slot sub_hippo_\w+_hippo_central lives on publisher "hippo-central"/,
+        );
+        assert.match(err.message, /nothing was changed and the subscription stays tracked/);
+        return true;
+      });
+      for (const s of servers(['hippo-east', 'hippo-west'])) {
+        const subs = await query<{ subname: string }>(
+          s,
+          'SELECT subname FROM pg_subscription WHERE subname LIKE $1',
+          ['%hippo_central'],
+        );
+        assert.equal(subs.length, 1, `${s.name} still subscribes to hippo-central, tracked in the state`);
+      }
+    } finally {
+      await central.start();
+    }
     const destroy = await e.stack.destroy();
     assert.equal(destroy.summary.result, 'succeeded');
     for (const s of servers([...SEED, 'hippo-south'])) {

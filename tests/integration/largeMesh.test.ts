@@ -5,12 +5,12 @@
  */
 import { strict as assert } from 'node:assert';
 import { replicationSettings } from '../../components/replicationSettings';
-import { ServerSet, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { ServerSet, type TestServer, query, waitFor, MAJOR } from '../support/embeddedServers';
 import { FederationDriver, configFor } from '../support/federationDriver';
 
 const MEMBERS = 8;
 
-describe(`a mesh of ${MEMBERS} members on embedded PostgreSQL 14`, function () {
+describe(`a mesh of ${MEMBERS} members on embedded PostgreSQL ${MAJOR}`, function () {
   let set: ServerSet;
   let servers: TestServer[];
   before(async function () {

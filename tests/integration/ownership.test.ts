@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client, escapeLiteral } from 'pg';
 import { clientConfig } from '../../components/providers/connection';
-import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor, MAJOR } from '../support/embeddedServers';
 import { FederationDriver, configFor } from '../support/federationDriver';
 import { captureReports } from '../support/reports';
 
@@ -40,7 +40,7 @@ async function converged(servers: TestServer[], timeoutMs = 60_000): Promise<num
   );
 }
 
-describe('ownership, roles, removal and recovery on embedded PostgreSQL 14', function () {
+describe(`ownership, roles, removal and recovery on embedded PostgreSQL ${MAJOR}`, function () {
   let set: ServerSet;
   let driver: FederationDriver;
   const seed = ['hippo-east', 'hippo-central', 'hippo-west'];

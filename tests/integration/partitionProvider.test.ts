@@ -9,14 +9,14 @@ import { memberPlan, plan } from '../../components/plan';
 import { federatedTableProvider } from '../../components/providers/federatedTable';
 import { type PartitionInputs, partitionProvider as provider } from '../../components/providers/partition';
 import { renderSqlFile } from '../../components/sql';
-import { ServerSet, type TestServer, query } from '../support/embeddedServers';
+import { ServerSet, type TestServer, query, MAJOR } from '../support/embeddedServers';
 import { captureReports } from '../support/reports';
 import { must } from '../support/must';
 
 /** Writes as logical replication makes them (the ownership guards let these pass). */
 const AS_REPLICATION = 'SET session_replication_role = replica;';
 
-describe('Partition provider on embedded PostgreSQL 14', function () {
+describe(`Partition provider on embedded PostgreSQL ${MAJOR}`, function () {
   let set: ServerSet;
   let east: TestServer;
   const cfg = () =>

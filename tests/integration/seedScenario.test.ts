@@ -1,11 +1,11 @@
 /**
- * The seed's whole scenario on real PostgreSQL 14 servers: three members, 25 rows each, 75 rows on
+ * The seed's whole scenario on real PostgreSQL servers: three members, 25 rows each, 75 rows on
  * every member; hippo-south joins as the program adds it; 100 rows everywhere, identical row sets.
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ServerSet, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { ServerSet, type TestServer, query, waitFor, MAJOR } from '../support/embeddedServers';
 import { FederationDriver, configFor } from '../support/federationDriver';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'sql', 'seed');
@@ -46,7 +46,7 @@ function sorted(record: Record<string, number>): Array<[string, number]> {
   return Object.entries(record).sort(([a], [b]) => a.localeCompare(b));
 }
 
-describe('the seed scenario on embedded PostgreSQL 14', function () {
+describe(`the seed scenario on embedded PostgreSQL ${MAJOR}`, function () {
   let set: ServerSet;
   let driver: FederationDriver;
   const names = ['hippo-east', 'hippo-central', 'hippo-west'];

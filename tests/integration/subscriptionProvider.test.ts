@@ -8,7 +8,7 @@ import {
   type SubscriptionInputs,
   subscriptionProvider as provider,
 } from '../../components/providers/subscription';
-import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor, MAJOR } from '../support/embeddedServers';
 import { FederationDriver, configFor } from '../support/federationDriver';
 import { captureReports } from '../support/reports';
 import { must } from '../support/must';
@@ -44,7 +44,7 @@ async function insertOnWest(west: TestServer, rows: number): Promise<void> {
   );
 }
 
-describe('Subscription provider on embedded PostgreSQL 14', function () {
+describe(`Subscription provider on embedded PostgreSQL ${MAJOR}`, function () {
   let set: ServerSet;
   let east: TestServer;
   let west: TestServer;
@@ -241,5 +241,53 @@ describe('Subscription provider on embedded PostgreSQL 14', function () {
       assert.ok(!err.message.includes(wrong) && !err.message.includes(TEST_PASSWORD));
       return true;
     });
+  });
+
+  it("a re-create never empties a table the publisher's publication names but this subscription does not feed", async function () {
+    // A table `precious` on both servers, added by hand to pub_hippo_west on hippo-west.
+    for (const server of [east, west]) {
+      await query(server, 'CREATE TABLE precious (id int PRIMARY KEY, note text)');
+    }
+    await query(east, `INSERT INTO precious SELECT n, 'east''s own' FROM generate_series(1, 100) n`);
+    await query(west, `INSERT INTO precious SELECT n, 'west''s' FROM generate_series(1, 5) n`);
+    await query(west, 'ALTER PUBLICATION pub_hippo_west ADD TABLE precious');
+    const copyBefore = await westRowsOnEast(east);
+    assert.ok(copyBefore > 0);
+    try {
+      await provider.delete(id, inputs);
+      const started = Date.now();
+      await assert.rejects(provider.create(inputs), (err: Error) => {
+        assert.match(
+          err.message,
+          /^subscription sub_hippo_east_hippo_west on "hippo-east" to "hippo-west": publication pub_hippo_west on "hippo-west" publishes public\.precious, which this subscription does not feed .* Nothing was changed here$/,
+        );
+        return true;
+      });
+      assert.ok(Date.now() - started < 30_000, 'it fails at once, not after the sync timeout');
+      const [kept] = await query<{ n: string; notes: string }>(
+        east,
+        `SELECT count(*) AS n, string_agg(DISTINCT note, ',') AS notes FROM precious`,
+      );
+      assert.deepEqual(
+        [kept?.n, kept?.notes],
+        ['100', "east's own"],
+        'precious keeps its 100 rows, untouched',
+      );
+      assert.equal(
+        await westRowsOnEast(east),
+        copyBefore,
+        "east's copy of hippo_west was not emptied either",
+      );
+      assert.equal(await subscription(east), undefined, 'no subscription was left half made');
+      assert.equal(await slotExists(west), false, 'nor a slot');
+    } finally {
+      await query(west, 'ALTER PUBLICATION pub_hippo_west DROP TABLE precious');
+    }
+    // With the publication back to the federation's own partition, the create goes through.
+    await provider.create(inputs);
+    const [count] = await query<{ n: string }>(west, `SELECT count(*) AS n FROM hippo_west`);
+    assert.equal(await westRowsOnEast(east), Number(count?.n));
+    const [precious] = await query<{ n: string }>(east, 'SELECT count(*) AS n FROM precious');
+    assert.equal(precious?.n, '100');
   });
 });

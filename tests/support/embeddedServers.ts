@@ -15,7 +15,17 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { initialise, makeServerRoot, start, stop, writeServerFile } from '../../scripts/embeddedPostgres';
+import {
+  initialise,
+  makeServerRoot,
+  selectedMajor,
+  start,
+  stop,
+  writeServerFile,
+} from '../../scripts/embeddedPostgres';
+
+/** The PostgreSQL major these tests run (PG_FEDERATION_POSTGRES, default the newest). */
+export const MAJOR = selectedMajor();
 import { asServerFlags, replicationSettings } from '../../components/replicationSettings';
 import { type PgConnection, clientConfig } from '../../components/providers/connection';
 
@@ -30,6 +40,8 @@ export interface TestServer {
 }
 
 export interface ServerOptions {
+  /** The PostgreSQL major (default: MAJOR, from PG_FEDERATION_POSTGRES). */
+  major?: number;
   /** Mesh capacity the replication settings are sized for (as the program's `maxMembers`). */
   capacity?: number;
   /** Extra `name=value` server settings, or settings that replace the computed ones. */
@@ -134,7 +146,7 @@ export class ServerSet {
     const port = await freePort();
     const dataDir = path.join(this.root, name);
     this.dataDirs.push(dataDir);
-    await initialise(dataDir, TEST_PASSWORD);
+    await initialise(dataDir, TEST_PASSWORD, options.major ?? MAJOR);
     if (options.tls === true) configureTls(dataDir);
     const flags = [...serverFlags(options), ...(options.tls === true ? ['-c', 'ssl=on'] : [])];
     const server: TestServer = {

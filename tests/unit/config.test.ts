@@ -165,6 +165,193 @@ describe('stack config', function () {
     assert.equal(problems.length, 3);
   });
 
+  it('reports a bad name and a bad sslmode of different members together, and a bad key of the same member', function () {
+    const problems = problemsOf({
+      members: [
+        { name: 'hippo_south' },
+        { name: 'hippo-west', sslmode: 'disabled' },
+        { name: 'hippo-east', kind: 'external', host: 'db', hostname: 'x' },
+      ],
+    });
+    assert.deepEqual(
+      problems.map((p) => p.split(':').slice(0, 2).join(':').split(' ')[0]),
+      ['pg-federation:members[1].sslmode', 'pg-federation:members[2]', 'pg-federation:members[0].name'],
+      problems.join('\n'),
+    );
+  });
+
+  describe('names the federation derives, checked against each other (a collision fails at apply otherwise)', function () {
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      [
+        'a DEFAULT partition named as the table',
+        { ...seed, defaultPartition: 'hippos' },
+        /^pg-federation:defaultPartition: "hippos" is the table's own name; the DEFAULT partition needs a name of its own, e\.g\. "hippos_default"/,
+      ],
+      [
+        "a member whose partition is another partition's primary key index",
+        { members: [{ name: 'hippo-east' }, { name: 'hippo-east-pkey' }] },
+        /^pg-federation:members\[1\]\.name: the partition of member "hippo-east-pkey" in hippos \("hippo_east_pkey"\) and the primary key PostgreSQL makes for hippo_east would both be named "hippo_east_pkey"/,
+      ],
+      [
+        "a member whose partition is the DEFAULT partition's primary key index",
+        { members: [{ name: 'hippo-default-pkey' }] },
+        /the partition of member "hippo-default-pkey" in hippos \("hippo_default_pkey"\) and the primary key PostgreSQL makes for hippo_default would both be named "hippo_default_pkey"/,
+      ],
+      [
+        "two tables' partitions",
+        {
+          ...seed,
+          tables: [
+            {
+              name: 'a',
+              columns: [{ name: 'id', type: 'int' }],
+              primaryKey: ['id'],
+              partitionTemplate: 'p_{member}',
+            },
+            {
+              name: 'b',
+              columns: [{ name: 'id', type: 'int' }],
+              primaryKey: ['id'],
+              partitionTemplate: 'p_{member}',
+            },
+          ],
+        },
+        /the partition of member "hippo-east" in b \("p_hippo_east"\) and the partition of member "hippo-east" in a \("p_hippo_east"\) would both be named "p_hippo_east"/,
+      ],
+      [
+        'a member named like an object PGO makes for another member',
+        { members: [{ name: 'hippo' }, { name: 'hippo-primary' }] },
+        /^pg-federation:members\[1\]\.name: "hippo-primary" is a name PGO gives an object of member "hippo" \(`<cluster>-primary…`\) in namespace postgres-operator; rename the member/,
+      ],
+      [
+        'a replication role that is an admin role',
+        { members: [{ name: 'vm', kind: 'external', host: 'db', user: 'federation_replicator' }] },
+        /^pg-federation:replicationUser: "federation_replicator" is also the admin role of member "vm"/,
+      ],
+      [
+        'a partition template that gives no SQL name',
+        { ...seed, partitionTemplate: 'hippo-{member}' },
+        /^pg-federation:partitionTemplate: "hippo-\{member\}" must give lowercase SQL names/,
+      ],
+      [
+        'a partition name over 63 bytes',
+        { members: [{ name: `h${'i'.repeat(40)}` }], partitionTemplate: `${'p'.repeat(30)}_{member}` },
+        /^pg-federation:members\[0\]\.name: the partition of member "hi+" in hippos would be "p+_hi+", 72 bytes, over PostgreSQL's 63/,
+      ],
+      [
+        'an empty namespace',
+        { ...seed, namespace: '' },
+        /^pg-federation:namespace: must be a Kubernetes namespace name/,
+      ],
+      [
+        'a namespace that is no DNS label',
+        { members: [{ name: 'hippo-east', namespace: 'Bad_NS!' }] },
+        /^pg-federation:members\[0\]\.namespace: must be a Kubernetes namespace name \(a DNS-1123 label such as postgres-operator\)/,
+      ],
+      [
+        'a lost member still listed',
+        { ...seed, lostMembers: ['hippo-east'] },
+        /^pg-federation:lostMembers: "hippo-east" is still listed in members/,
+      ],
+      [
+        'a unicode member name, suggesting a valid one',
+        { members: [{ name: 'hippö-wëst' }] },
+        /^pg-federation:members\[0\]\.name: "hippö-wëst" is not a DNS-1035 label .* rename it, e\.g\. "hippo-west"$/,
+      ],
+      [
+        'a 63-character member name, suggesting one whose publication name fits',
+        { members: [{ name: `h${'i'.repeat(62)}` }] },
+        new RegExp(
+          `gives publication name "pub_h${'i'.repeat(62)}" of 67 bytes, over PostgreSQL's 63; rename it, e\\.g\\. "h${'i'.repeat(58)}"$`,
+        ),
+      ],
+    ];
+    for (const [what, raw, expected] of cases) {
+      it(`rejects ${what}`, function () {
+        const problems = problemsOf(raw);
+        assert.ok(
+          problems.some((p) => expected.test(p)),
+          `expected ${String(expected)}, got:\n${problems.join('\n')}`,
+        );
+      });
+    }
+  });
+
+  describe('tables', function () {
+    const orders = {
+      name: 'orders',
+      columns: [
+        { name: 'region', type: 'text', notNull: true },
+        { name: 'order_id', type: 'bigint', notNull: true },
+        { name: 'amount', type: 'numeric(10,2)', default: 0 },
+      ],
+      primaryKey: ['region', 'order_id'],
+    };
+
+    it('defaults partitions to <table>_<member> and the DEFAULT partition to <table>_default', function () {
+      const cfg = parseFederationConfig({ ...seed, tables: [orders] });
+      assert.deepEqual(
+        [cfg.tables[0]?.partitionTemplate, cfg.tables[0]?.defaultPartition, cfg.tables[0]?.ownerColumn],
+        ['orders_{member}', 'orders_default', 'node_name'],
+      );
+    });
+
+    const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+      [
+        'a type with SQL in it',
+        { columns: [{ name: 'id', type: 'int); DROP TABLE x; --' }] },
+        /^pg-federation:tables\[0\]\.columns\[0\]\.type: "int\); DROP TABLE x; --" is not a type name this program accepts/,
+      ],
+      [
+        'a default expression that is not a bare call',
+        { columns: [{ name: 'id', type: 'int', defaultExpression: 'pg_sleep(10)' }] },
+        /columns\[0\]\.defaultExpression: "pg_sleep\(10\)" must be a call of a function without arguments/,
+      ],
+      [
+        'a primary key column that does not exist',
+        { primaryKey: ['nope'] },
+        /^pg-federation:tables\[0\]\.primaryKey\[0\]: "nope" is not one of the table's columns/,
+      ],
+      [
+        'a system column',
+        { columns: [{ name: 'ctid', type: 'int' }], primaryKey: ['ctid'] },
+        /columns\[0\]\.name: "ctid" is a PostgreSQL system column/,
+      ],
+      [
+        'an owner column with a default',
+        {
+          columns: [
+            { name: 'id', type: 'int' },
+            { name: 'node_name', type: 'text', default: 'x' },
+          ],
+        },
+        /the owner column node_name takes no default of yours/,
+      ],
+      [
+        'a table without columns',
+        { columns: [] },
+        /^pg-federation:tables\[0\]\.columns: list the columns of the table/,
+      ],
+    ];
+    for (const [what, change, expected] of bad) {
+      it(`rejects ${what}`, function () {
+        const problems = problemsOf({ ...seed, tables: [{ ...orders, ...change }] });
+        assert.ok(
+          problems.some((p) => expected.test(p)),
+          problems.join('\n'),
+        );
+      });
+    }
+
+    it('rejects the single-table keys beside tables, unless they hold their defaults', function () {
+      assert.match(
+        problemsOf({ ...seed, tables: [orders], table: 'x' })[0] ?? '',
+        /^pg-federation:table: set these on each entry of tables instead/,
+      );
+      assert.equal(parseFederationConfig({ ...seed, tables: [orders], table: 'hippos' }).tables.length, 1);
+    });
+  });
+
   it('declares every key in Pulumi.yaml with a type, a description and the default the schema applies', function () {
     const project = load(readFileSync(path.join(__dirname, '..', '..', 'Pulumi.yaml'), 'utf8')) as {
       config: Record<string, { type: string; description: string; default: unknown }>;
@@ -244,6 +431,29 @@ describe('loadConfig (the stack config as the Pulumi runtime hands it over)', fu
     assert.throws(
       () => loadConfig(),
       /pg-federation:passwords\.vm: external member "vm" needs its admin password; set it with: pulumi config set --secret --path 'passwords\["vm"\]' <password>/,
+    );
+  });
+
+  it('rejects an empty password of an external member', function () {
+    pulumi.runtime.setAllConfig(
+      {
+        'pg-federation:members': '[{"name":"vm","kind":"external","host":"db"}]',
+        'pg-federation:passwords': JSON.stringify({ vm: '' }),
+      },
+      ['pg-federation:passwords'],
+    );
+    assert.throws(
+      () => loadConfig(),
+      /pg-federation:passwords\.vm: external member "vm" needs its admin password \(it is empty\)/,
+    );
+  });
+
+  it("fails as Pulumi's RunError, which the CLI prints without a stack trace, with every problem", function () {
+    pulumi.runtime.setAllConfig({ 'pg-federation:members': '[{"name":"A"}]', 'pg-federation:tabel': 'x' });
+    assert.throws(
+      () => loadConfig(),
+      (err: Error) =>
+        err instanceof pulumi.RunError && err instanceof ConfigError && err.problems.length === 2,
     );
   });
 });
