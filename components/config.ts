@@ -71,6 +71,8 @@ const memberSchema = z.strictObject({
   pgbackrestImage: z.string().min(1).optional(),
   dataStorage: quantity.optional(),
   backupStorage: quantity.optional(),
+  /** PGO members: change it (any new value) to rotate the member's postgres password. */
+  passwordRotation: z.union([z.string().min(1), z.number()]).optional(),
 });
 
 const topSchema = z.strictObject({
@@ -132,6 +134,8 @@ export interface MemberConfig {
   images: { postgres: string; exporter: string; pgbackrest: string };
   /** How `get_node_name()` knows the member's name: PGO's pgnodemx labels, or its own name. */
   nodeName: 'pgnodemx' | 'static';
+  /** PGO members: a new value rotates the postgres password. */
+  passwordRotation?: string;
 }
 
 export interface FederationConfig {
@@ -378,6 +382,7 @@ function resolveMember(m: z.infer<typeof memberSchema>, cfg: z.infer<typeof topS
       pgbackrest: m.pgbackrestImage ?? cfg.pgbackrestImage,
     },
     nodeName: kind.nodeName(cfg),
+    ...(m.passwordRotation !== undefined ? { passwordRotation: String(m.passwordRotation) } : {}),
   };
 }
 

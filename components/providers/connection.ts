@@ -104,22 +104,49 @@ export async function withClient<T>(
   conn: PgConnection,
   fn: (client: Client) => Promise<T>,
 ): Promise<T> {
-  const pg: typeof import('pg') = require('pg');
-  const client = new pg.Client(clientConfig(conn));
-  // An idle client's socket error must not crash the provider process; the query that follows fails.
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new Unreachable(
-      member,
-      `cannot connect to member "${member}" at ${describeConnection(conn)} (sslmode=${conn.sslmode}): ${errorMessage(err, [conn.password])}`,
-    );
-  }
+  const client = await connectClient(member, conn);
   try {
     return await fn(client);
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * How long a refused password is tried again: a password just rotated (PGO applies a new verifier
+ * from the user Secret on its own schedule) is accepted within seconds. PG_FEDERATION_AUTH_WAIT_SECONDS
+ * overrides it.
+ */
+function authWaitMs(): number {
+  const seconds = Number(process.env.PG_FEDERATION_AUTH_WAIT_SECONDS ?? 30);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 30_000;
+}
+
+async function connectClient(member: string, conn: PgConnection): Promise<Client> {
+  const pg: typeof import('pg') = require('pg');
+  const deadline = Date.now() + authWaitMs();
+  for (;;) {
+    const client = new pg.Client(clientConfig(conn));
+    // An idle client's socket error must not crash the provider process; the query that follows fails.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      const refused = (err as { code?: string }).code === '28P01';
+      if (refused && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      throw new Unreachable(
+        member,
+        `cannot connect to member "${member}" at ${describeConnection(conn)} (sslmode=${conn.sslmode}): ${errorMessage(err, [conn.password])}` +
+          (refused
+            ? ` (tried for ${Math.round(authWaitMs() / 1000)} s, in case a new password was still being applied)`
+            : ''),
+      );
+    }
   }
 }
 

@@ -16,6 +16,7 @@ export const KIND_KEYS = [
   'pgbackrestImage',
   'dataStorage',
   'backupStorage',
+  'passwordRotation',
 ] as const;
 export type KindKey = (typeof KIND_KEYS)[number];
 

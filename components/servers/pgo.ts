@@ -67,6 +67,7 @@ export const pgoKind: ServerKind = {
     'pgbackrestImage',
     'dataStorage',
     'backupStorage',
+    'passwordRotation',
   ],
 
   validate() {
@@ -100,12 +101,16 @@ export const pgoKind: ServerKind = {
     const { member, config, parent } = args;
     const provider = k8sProviderFor(args);
     const k8sOpts = { parent, ...(provider !== undefined ? { provider } : {}) };
+    // A new `passwordRotation` value generates a new password (keepers are set only once a rotation
+    // is asked for, so a member that never rotated keeps its first password and its state).
     const generated = new random.RandomPassword(
       `${name}-postgres-password`,
-      { length: 32, special: false },
       {
-        parent,
+        length: 32,
+        special: false,
+        ...(member.passwordRotation !== undefined ? { keepers: { rotation: member.passwordRotation } } : {}),
       },
+      { parent },
     );
     // A salt fixed in state: the verifier is a pure function of (password, salt), so a second
     // `pulumi up` computes the same verifier and shows no diff.

@@ -58,7 +58,11 @@ export class EngineStack {
   ) {}
 
   /** A new stack named `name` with this stack config (`pg-federation:*` keys, YAML values). */
-  static async create(name: string, config: Record<string, unknown>): Promise<EngineStack> {
+  static async create(
+    name: string,
+    config: Record<string, unknown>,
+    extraEnv: Record<string, string> = {},
+  ): Promise<EngineStack> {
     const dir = mkdtempSync(path.join(tmpdir(), `pg-federation-e2e-${name}-`));
     const env = {
       PULUMI_BACKEND_URL: `file://${path.join(dir, 'state')}`,
@@ -69,6 +73,7 @@ export class EngineStack {
       PG_FEDERATION_CA_DIR: path.join(dir, 'ca'),
       // The program is type-checked by `npm run lint`; the engine only needs it transpiled.
       PULUMI_NODEJS_TRANSPILE_ONLY: 'true',
+      ...extraEnv,
     };
     mkdirSync(path.join(dir, 'state'));
     const workspace = path.join(dir, 'workspace');
@@ -112,6 +117,12 @@ export class EngineStack {
       );
     }
     return run.stdout;
+  }
+
+  /** The stack's output `connections` (a secret): Pulumi's admin connection to each member. */
+  async connections(): Promise<Record<string, { password: string }>> {
+    const outputs = await this.stack.outputs();
+    return (outputs.connections?.value ?? {}) as Record<string, { password: string }>;
   }
 
   /** Remove the stack (whatever it still holds) and its folder. */
