@@ -168,11 +168,13 @@ export function lastLines(text: string, count = 5): string {
   return text.trim().split('\n').slice(-count).join(' | ');
 }
 
-function run(command: string, args: string[]): { status: number | null; output: string } {
+function run(command: string, args: string[], home = '/'): { status: number | null; output: string } {
   const result = spawnSync(command, args, {
     ...postgresUser(),
     encoding: 'utf8',
-    env: { ...process.env, LC_ALL: 'C' },
+    // HOME: the server's own libpq (a subscription's connection) reads ~/.postgresql/ for client
+    // certificates, and fails on a home it may not enter (root's, when we run as root).
+    env: { ...process.env, LC_ALL: 'C', HOME: home },
     // The server's OS user may not be able to enter the caller's working directory.
     cwd: '/',
     timeout: 120_000,
@@ -257,7 +259,7 @@ export async function start(dataDir: string, port: number, flags: string[]): Pro
   const { pg_ctl } = await binaries(majorOf(dataDir));
   const options = ['-p', String(port), '-c', 'listen_addresses=127.0.0.1', ...flags].join(' ');
   const log = path.join(dataDir, 'server.log');
-  const result = run(pg_ctl, ['start', '-D', dataDir, '-l', log, '-w', '-t', '60', '-o', options]);
+  const result = run(pg_ctl, ['start', '-D', dataDir, '-l', log, '-w', '-t', '60', '-o', options], dataDir);
   if (result.status !== 0)
     throw new Error(
       `could not start the server in ${dataDir} on port ${port}: ${result.output} (log: ${log})`,

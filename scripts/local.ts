@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import type { FederationConfig, MemberConfig } from '../components/config';
+import { adminConnection, readCaFile } from '../components/endpoints';
 import { clientConfig, errorMessage } from '../components/providers/connection';
 import { SQL_DIR } from '../components/sql';
 import { majorOf, postgresVersion } from './embeddedPostgres';
@@ -48,16 +49,9 @@ const USAGE = `usage: npm run local[:insert|:verify|:status|:stop|:destroy]
 Members and settings: Pulumi.local.yaml (tracked; the job never writes it).`;
 
 async function withMember<T>(member: MemberConfig, cfg: FederationConfig, fn: (c: Client) => Promise<T>) {
-  const client = new Client(
-    clientConfig({
-      host: member.admin.host,
-      port: member.admin.port,
-      user: member.user,
-      password: localPassword(),
-      database: cfg.database,
-      sslmode: member.admin.sslmode,
-    }),
-  );
+  const ca =
+    member.admin.sslrootcert !== undefined ? readCaFile(member.name, member.admin.sslrootcert) : undefined;
+  const client = new Client(clientConfig(adminConnection(member, cfg.database, localPassword(), ca)));
   client.on('error', () => undefined);
   await client.connect();
   try {

@@ -21,7 +21,9 @@ import {
   serverUserCanEnter,
   start,
   stop,
+  writeServerFile,
 } from './embeddedPostgres';
+import { LocalCa } from './certificates';
 
 export { PROJECT_ROOT };
 /** Where the local servers, state and secrets live (PG_FEDERATION_LOCAL_DIR overrides it, for tests). */
@@ -60,14 +62,55 @@ export function localSecret(file: string): string {
 /** The superuser password of the local servers. */
 export const localPassword = (): string => localSecret('postgres-password');
 
-/** The `local` stack's config (the tracked Pulumi.local.yaml), parsed as the program parses it. */
-export function localStackConfig(): FederationConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(projectStackConfig(LOCAL_STACK))) {
-    if (key.startsWith('pg-federation:') && key !== 'pg-federation:passwords')
-      raw[key.slice('pg-federation:'.length)] = value;
+/** The local job's own switch in Pulumi.local.yaml: TLS on the local servers (verify-full everywhere). */
+export const LOCAL_TLS_KEY = 'pg-federation-local:tls';
+
+export function localTlsEnabled(): boolean {
+  return projectStackConfig(LOCAL_STACK)[LOCAL_TLS_KEY] === true;
+}
+
+/** Where the local CA and its certificates live: beside the servers' data, where they can read it. */
+export function localTlsDir(): string {
+  return path.join(path.dirname(serversDir()), 'tls');
+}
+
+/** The local CA (made on first use). */
+export function localCa(): LocalCa {
+  return LocalCa.open(localTlsDir(), 'pg-federation local CA');
+}
+
+/**
+ * The local stack's `pg-federation:` config: the tracked Pulumi.local.yaml, with TLS settings on
+ * every member when the local job's TLS switch is on (the CA file serves Pulumi's connections and
+ * every subscriber's server alike: they all run here).
+ */
+export function localRawConfig(): Record<string, unknown> {
+  const config: Record<string, unknown> = Object.fromEntries(
+    Object.entries(projectStackConfig(LOCAL_STACK)).filter(
+      ([key]) => key.startsWith('pg-federation:') && key !== 'pg-federation:passwords',
+    ),
+  );
+  if (localTlsEnabled()) {
+    const ca = localCa().certFile;
+    const members = (config['pg-federation:members'] ?? []) as Array<Record<string, unknown>>;
+    config['pg-federation:members'] = members.map((m) => ({
+      ...m,
+      sslmode: 'verify-full',
+      sslrootcert: ca,
+      replicationSslmode: 'verify-full',
+      replicationSslrootcert: ca,
+    }));
   }
-  return parseFederationConfig(raw);
+  return config;
+}
+
+/** The local stack's config, parsed as the program parses it. */
+export function localStackConfig(): FederationConfig {
+  return parseFederationConfig(
+    Object.fromEntries(
+      Object.entries(localRawConfig()).map(([k, v]) => [k.slice('pg-federation:'.length), v]),
+    ),
+  );
 }
 
 export function localServers(cfg: FederationConfig = localStackConfig()): LocalServer[] {
@@ -80,26 +123,30 @@ export function localServers(cfg: FederationConfig = localStackConfig()): LocalS
   });
 }
 
-/** Does a PostgreSQL server answer on this port with our password? */
+/** Does a PostgreSQL server answer on this port with our password (over TLS where it offers it)? */
 export async function answers(port: number): Promise<boolean> {
-  const client = new Client({
-    host: '127.0.0.1',
-    port,
-    user: 'postgres',
-    password: localPassword(),
-    database: 'postgres',
-    connectionTimeoutMillis: 3000,
-  });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
+  for (const ssl of [{ rejectUnauthorized: false }, false] as const) {
+    const client = new Client({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      password: localPassword(),
+      database: 'postgres',
+      connectionTimeoutMillis: 3000,
+      ssl,
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return true;
+    } catch {
+      // next: without TLS
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   }
+  return false;
 }
 
 /** Does anything accept TCP connections on this loopback port? */
@@ -114,13 +161,47 @@ function portTaken(port: number): Promise<boolean> {
   });
 }
 
-/** Initialise (first time) and start one server; reuse it when it already runs. */
+const TLS_MARK = 'pg-federation-tls';
+const HBA = {
+  tls: 'local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n',
+  plain:
+    'local all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n',
+};
+
+/** Whether a server's data directory was last configured for TLS. */
+function servedWithTls(dataDir: string): boolean {
+  return (
+    existsSync(path.join(dataDir, TLS_MARK)) &&
+    readFileSync(path.join(dataDir, TLS_MARK), 'utf8').trim() === 'on'
+  );
+}
+
+/** TLS on (a certificate from the local CA, TLS-only pg_hba.conf) or off, written into the data directory. */
+function configureTls(server: LocalServer, tls: boolean): void {
+  if (tls && !existsSync(path.join(server.dataDir, 'server.crt'))) {
+    const issued = localCa().issue(server.name);
+    writeServerFile(server.dataDir, 'server.key', issued.key, 0o600);
+    writeServerFile(server.dataDir, 'server.crt', issued.cert, 0o644);
+  }
+  writeServerFile(server.dataDir, 'pg_hba.conf', tls ? HBA.tls : HBA.plain);
+  writeServerFile(server.dataDir, TLS_MARK, tls ? 'on' : 'off', 0o644);
+}
+
+/**
+ * Initialise (first time) and start one server; reuse it when it already runs as configured (a
+ * server whose TLS switch changed is restarted).
+ */
 export async function startServer(
   server: LocalServer,
   capacity: number,
-): Promise<'reused' | 'started' | 'created'> {
-  if (await answers(server.port)) return 'reused';
-  if (await portTaken(server.port)) {
+): Promise<'reused' | 'started' | 'created' | 'restarted'> {
+  const tls = localTlsEnabled();
+  let restarted = false;
+  if (await answers(server.port)) {
+    if (!isInitialised(server.dataDir) || servedWithTls(server.dataDir) === tls) return 'reused';
+    await stop(server.dataDir);
+    restarted = true;
+  } else if (await portTaken(server.port)) {
     throw new Error(
       `port ${server.port} of member "${server.name}" is taken by something that is not this project's server ` +
         `(another PostgreSQL?); stop it or change the member's port in Pulumi.local.yaml`,
@@ -130,13 +211,13 @@ export async function startServer(
   makeServerRoot(path.dirname(server.dataDir));
   const created = !isInitialised(server.dataDir);
   if (created) await initialise(server.dataDir, localPassword());
-  await start(
-    server.dataDir,
-    server.port,
-    asServerFlags({ wal_level: 'logical', ...replicationSettings(capacity) } as never),
-  );
+  configureTls(server, tls);
+  await start(server.dataDir, server.port, [
+    ...asServerFlags({ wal_level: 'logical', ...replicationSettings(capacity) } as never),
+    ...(tls ? ['-c', 'ssl=on'] : []),
+  ]);
   detach(server.dataDir); // these servers outlive the command
-  return created ? 'created' : 'started';
+  return created ? 'created' : restarted ? 'restarted' : 'started';
 }
 
 export async function stopServer(server: LocalServer): Promise<'stopped' | 'not running'> {

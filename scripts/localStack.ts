@@ -14,8 +14,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Stack } from '@pulumi/pulumi/automation';
 import { CONFIG_NAMESPACE } from '../components/config';
-import { LOCAL_DIR, LOCAL_STACK, localPassword, localSecret } from './localServers';
-import { openWorkspaceStack, projectStackConfig, writeWorkspace } from './workspace';
+import { LOCAL_DIR, LOCAL_STACK, localPassword, localRawConfig, localSecret } from './localServers';
+import { openWorkspaceStack, writeWorkspace } from './workspace';
 
 export const WORKSPACE_DIR = path.join(LOCAL_DIR, 'workspace');
 export const STATE_DIR = path.join(LOCAL_DIR, 'state');
@@ -42,7 +42,7 @@ export function localStackEnv(): Record<string, string> {
  */
 export async function openLocalStack(passwordsFor: string[] = []): Promise<Stack> {
   mkdirSync(STATE_DIR, { recursive: true });
-  writeWorkspace(WORKSPACE_DIR, LOCAL_STACK, projectStackConfig(LOCAL_STACK), [PASSWORDS_KEY]);
+  writeWorkspace(WORKSPACE_DIR, LOCAL_STACK, localRawConfig(), [PASSWORDS_KEY]);
   const stack = await openWorkspaceStack(WORKSPACE_DIR, LOCAL_STACK, localStackEnv());
   if (passwordsFor.length > 0) {
     const current = (await stack.getAllConfig())[PASSWORDS_KEY]?.value;

@@ -139,15 +139,47 @@ async function connectClient(member: string, conn: PgConnection): Promise<Client
         await new Promise((resolve) => setTimeout(resolve, 1000));
         continue;
       }
+      const message = errorMessage(err, [conn.password]);
+      const hint = tlsHint(`${(err as { code?: string }).code ?? ''} ${message}`, 'sslrootcert');
       throw new Unreachable(
         member,
-        `cannot connect to member "${member}" at ${describeConnection(conn)} (sslmode=${conn.sslmode}): ${errorMessage(err, [conn.password])}` +
+        `cannot connect to member "${member}" at ${describeConnection(conn)} (sslmode=${conn.sslmode}): ${message}` +
           (refused
             ? ` (tried for ${Math.round(authWaitMs() / 1000)} s, in case a new password was still being applied)`
-            : ''),
+            : '') +
+          (hint !== undefined ? `; ${hint}` : ''),
       );
     }
   }
+}
+
+/**
+ * What a TLS failure means and how to fix it, in one clause, from a client error (node-postgres
+ * here, or libpq on a subscriber's server). `caKey` names the config key that points at the CA.
+ */
+export function tlsHint(error: string, caKey: 'sslrootcert' | 'replicationSslrootcert'): string | undefined {
+  if (
+    /SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|DEPTH_ZERO_SELF_SIGNED|self[- ]signed certificate|unable to (get local issuer|verify the first) certificate|certificate verify failed/i.test(
+      error,
+    )
+  ) {
+    return `the server's certificate is not signed by the CA in ${caKey}: point members[].${caKey} at the CA that signed it`;
+  }
+  if (
+    /ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate's altnames|does not match host name/i.test(error)
+  ) {
+    return `the server's certificate does not name the host connected to: use a host name the certificate carries, or sslmode verify-ca (which checks the CA, not the name)`;
+  }
+  if (/CERT_HAS_EXPIRED|certificate has expired|certificate expired/i.test(error)) {
+    return "the server's certificate has expired: renew it (a new certificate from the same CA needs no config change)";
+  }
+  if (/does not support SSL|server does not support SSL/i.test(error)) {
+    return 'the server does not offer TLS: turn on ssl there, or lower sslmode (require at least encrypts)';
+  }
+  if (/no pg_hba\.conf entry .* no encryption/i.test(error)) {
+    return 'the server accepts TLS connections only: set sslmode to require, verify-ca or verify-full';
+  }
+  return undefined;
 }
 
 /** A member's server could not be reached (as opposed to a statement that failed on it). */

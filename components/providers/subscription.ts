@@ -33,6 +33,7 @@ import {
   explained,
   isLost,
   report,
+  tlsHint,
   withClient,
 } from './connection';
 import { changedKeys, invalidKeys } from './inputs';
@@ -252,6 +253,20 @@ async function createSubscription(client: Client, inputs: SubscriptionInputs): P
   }
 }
 
+/**
+ * The subscriber's server could not reach or verify the publisher: say so with the publisher's name
+ * and what to fix, at once (not after a sync timeout).
+ */
+function publisherUnreachable(err: unknown, inputs: SubscriptionInputs): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!/could not connect to the publisher/i.test(message)) return err;
+  const hint = tlsHint(message, 'replicationSslrootcert');
+  return new Error(
+    `the server of "${inputs.subscriber}" cannot connect to publisher "${inputs.publisher}" with the replication conninfo: ` +
+      `${message}${hint !== undefined ? `; ${hint} (a path on "${inputs.subscriber}"'s server)` : ''}`,
+  );
+}
+
 /** Create or converge the subscription, then wait for its initial sync. Used by create and update. */
 async function ensure(inputs: SubscriptionInputs): Promise<void> {
   await withClient(inputs.subscriber, inputs.connection, async (client) => {
@@ -272,7 +287,7 @@ async function ensure(inputs: SubscriptionInputs): Promise<void> {
         } catch (err) {
           // Left for the next run otherwise, which drops an orphan slot before creating.
           await dropOrphanSlot(pub, inputs, 'CREATE SUBSCRIPTION did not commit').catch(() => undefined);
-          throw err;
+          throw publisherUnreachable(err, inputs);
         }
       });
     } else {

@@ -19,6 +19,7 @@ import {
   readFileSync,
   rmSync,
   utimesSync,
+  writeFileSync,
 } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -191,6 +192,47 @@ describe("the README's local walkthrough, from a fresh clone in a folder only ro
       await client.connect();
       assert.equal((await client.query('SELECT count(*)::int AS n FROM pg_subscription')).rows[0]?.n, 2);
       await client.end();
+    });
+
+    it('with pg-federation-local:tls on, the same job runs every connection over TLS (verify-full)', async function () {
+      const file = path.join(clone, 'Pulumi.local.yaml');
+      writeFileSync(
+        file,
+        readFileSync(file, 'utf8').replace('pg-federation-local:tls: false', 'pg-federation-local:tls: true'),
+      );
+      const run = npm('local');
+      assert.equal(run.status, 0, run.stdout + run.stderr);
+      assert.match(run.stdout, /^hippo-east: PostgreSQL \S+ on 127\.0\.0\.1:55431 \(restarted,/m);
+      assert.equal(npm('local:insert', ['hippo-west']).status, 0);
+      const status = npm('local:status');
+      assert.equal(status.status, 0, status.stdout + status.stderr);
+      const password = readFileSync(path.join(clone, '.local', 'postgres-password'), 'utf8').trim();
+      const plain = new Client({
+        host: '127.0.0.1',
+        port: 55432,
+        user: 'postgres',
+        database: 'postgres',
+        password,
+      });
+      await assert.rejects(plain.connect(), /no pg_hba\.conf entry .* no encryption/);
+      const tls = new Client({
+        host: '127.0.0.1',
+        port: 55432,
+        user: 'postgres',
+        database: 'postgres',
+        password,
+        ssl: { rejectUnauthorized: false },
+      });
+      await tls.connect();
+      const senders = await tls.query<{ ssl: boolean }>(
+        'SELECT s.ssl FROM pg_stat_replication r JOIN pg_stat_ssl s ON s.pid = r.pid',
+      );
+      await tls.end();
+      assert.equal(senders.rows.length, 2);
+      assert.ok(
+        senders.rows.every((r) => r.ssl),
+        'its subscribers connect over TLS',
+      );
     });
   });
 });

@@ -8,7 +8,6 @@
  * removes the folder; call it in an `after` hook so it runs when a test fails too (and a server
  * left running when the process exits is stopped then).
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -28,15 +27,19 @@ import {
 export const MAJOR = selectedMajor();
 import { asServerFlags, replicationSettings } from '../../components/replicationSettings';
 import { type PgConnection, clientConfig } from '../../components/providers/connection';
+import { type IssuedCertificate, LocalCa } from '../../scripts/certificates';
 
 export interface TestServer {
   name: string;
   port: number;
+  dataDir: string;
   /** Superuser connection (a password generated for this run). */
   connection: PgConnection;
   running: boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Serve this certificate from now on (TLS servers): new connections see it, none is dropped. */
+  useCertificate(issued: IssuedCertificate): Promise<void>;
 }
 
 export interface ServerOptions {
@@ -47,45 +50,15 @@ export interface ServerOptions {
   /** Extra `name=value` server settings, or settings that replace the computed ones. */
   settings?: Record<string, string | number>;
   /**
-   * TLS as PGO sets it up: a server certificate (self-signed here, for 127.0.0.1) and a pg_hba.conf
-   * that accepts TCP connections over TLS only (`hostssl ... scram-sha-256`).
+   * TLS as PGO sets it up: a server certificate and a pg_hba.conf that accepts TCP connections over
+   * TLS only (`hostssl ... scram-sha-256`). `true`: a CA of the set's own signs the certificate; or
+   * the CA to sign it with.
    */
-  tls?: boolean;
+  tls?: boolean | LocalCa;
 }
 
-/** A self-signed certificate for 127.0.0.1 and a TLS-only pg_hba.conf in a fresh data directory. */
-function configureTls(dataDir: string): void {
-  const made = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-keyout',
-      '-',
-      '-out',
-      '-',
-    ],
-    { encoding: 'utf8' },
-  );
-  if (made.status !== 0) throw new Error(`openssl could not make a test certificate: ${made.stderr}`);
-  const key = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n/.exec(made.stdout)?.[0];
-  const cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/.exec(made.stdout)?.[0];
-  if (key === undefined || cert === undefined) throw new Error('openssl printed no key or certificate');
-  writeServerFile(dataDir, 'server.key', key, 0o600);
-  writeServerFile(dataDir, 'server.crt', cert, 0o644);
-  writeServerFile(
-    dataDir,
-    'pg_hba.conf',
-    'local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n',
-  );
-}
+const TLS_ONLY_HBA =
+  'local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n';
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -125,8 +98,9 @@ export function serverFlags(options: ServerOptions = {}): string[] {
 export class ServerSet {
   readonly servers = new Map<string, TestServer>();
   private readonly dataDirs: string[] = [];
+  private ownCa: LocalCa | undefined;
 
-  private constructor(private readonly root: string) {}
+  private constructor(readonly root: string) {}
 
   static async start(names: string[], options: ServerOptions = {}): Promise<ServerSet> {
     const root = mkdtempSync(path.join(tmpdir(), 'pg-federation-test-'));
@@ -142,23 +116,37 @@ export class ServerSet {
     return set;
   }
 
+  /** The set's own CA, made when a server first asks for TLS without naming one. */
+  get ca(): LocalCa {
+    this.ownCa ??= LocalCa.make(path.join(this.root, 'ca'));
+    return this.ownCa;
+  }
+
   async add(name: string, options: ServerOptions = {}): Promise<TestServer> {
     const port = await freePort();
     const dataDir = path.join(this.root, name);
     this.dataDirs.push(dataDir);
     await initialise(dataDir, TEST_PASSWORD, options.major ?? MAJOR);
-    if (options.tls === true) configureTls(dataDir);
-    const flags = [...serverFlags(options), ...(options.tls === true ? ['-c', 'ssl=on'] : [])];
+    const ca = options.tls === true ? this.ca : options.tls === false ? undefined : options.tls;
+    if (ca !== undefined) {
+      const issued = ca.issue(name);
+      writeServerFile(dataDir, 'server.key', issued.key, 0o600);
+      writeServerFile(dataDir, 'server.crt', issued.cert, 0o644);
+      writeServerFile(dataDir, 'pg_hba.conf', TLS_ONLY_HBA);
+    }
+    const flags = [...serverFlags(options), ...(ca !== undefined ? ['-c', 'ssl=on'] : [])];
     const server: TestServer = {
       name,
       port,
+      dataDir,
       connection: {
         host: '127.0.0.1',
         port,
         database: 'postgres',
         user: 'postgres',
         password: TEST_PASSWORD,
-        sslmode: options.tls === true ? 'require' : 'disable',
+        sslmode: ca !== undefined ? 'verify-full' : 'disable',
+        ...(ca !== undefined ? { ca: ca.pem } : {}),
       },
       running: false,
       start: async () => {
@@ -168,6 +156,11 @@ export class ServerSet {
       stop: async () => {
         await stop(dataDir);
         server.running = false;
+      },
+      useCertificate: async (issued) => {
+        writeServerFile(dataDir, 'server.key', issued.key, 0o600);
+        writeServerFile(dataDir, 'server.crt', issued.cert, 0o644);
+        await query(server, 'SELECT pg_reload_conf()');
       },
     };
     await server.start();

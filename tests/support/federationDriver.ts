@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { type FederationConfig, parseFederationConfig } from '../../components/config';
-import { adminConnection, replicationConninfo } from '../../components/endpoints';
+import { adminConnection, readCaFile, replicationConninfo } from '../../components/endpoints';
 import { type MemberPlan, type PartitionPlan, type SubscriptionPlan, plan } from '../../components/plan';
 import type { PgConnection } from '../../components/providers/connection';
 import { federatedTableProvider } from '../../components/providers/federatedTable';
@@ -25,6 +25,7 @@ import { GENERATED_SECRETS, type ServerSet, query } from './embeddedServers';
 export function configFor(
   servers: Array<{ name: string; port: number }>,
   extra: Record<string, unknown> = {},
+  member: Record<string, unknown> = {},
 ): FederationConfig {
   return parseFederationConfig({
     members: servers.map((s) => ({
@@ -33,6 +34,7 @@ export function configFor(
       host: '127.0.0.1',
       port: s.port,
       sslmode: 'disable',
+      ...member,
     })),
     ...extra,
   });
@@ -62,7 +64,9 @@ export class FederationDriver {
   connection(cfg: FederationConfig, name: string): PgConnection {
     const member = cfg.members.find((m) => m.name === name);
     if (member === undefined) throw new Error(`no member ${name}`);
-    return adminConnection(member, cfg.database, this.servers.get(name).connection.password);
+    const ca =
+      member.admin.sslrootcert !== undefined ? readCaFile(name, member.admin.sslrootcert) : undefined;
+    return adminConnection(member, cfg.database, this.servers.get(name).connection.password, ca);
   }
 
   partitionInputs(cfg: FederationConfig, p: PartitionPlan): PartitionInputs {
