@@ -25,14 +25,50 @@ import { type TableSpec, SEED_TABLE, tableSpecSchema, validateTable } from './ta
 
 export const CONFIG_NAMESPACE = 'pg-federation';
 
-/** The seed's images (PGO v5.0.3 era); override them per stack or per member. */
+/** The seed's images (PGO v5.0.3 era): the defaults for PostgreSQL 14, which stacks made for it keep. */
 export const DEFAULT_IMAGES = {
   postgres: 'registry.developers.crunchydata.com/crunchydata/crunchy-postgres:centos8-14.0-0',
   exporter: 'registry.developers.crunchydata.com/crunchydata/crunchy-postgres-exporter:ubi8-5.0.3-0',
   pgbackrest: 'registry.developers.crunchydata.com/crunchydata/crunchy-pgbackrest:centos8-2.35-0',
 };
 
+/** The images PGO v5.8.9 ships for each major it supports (its config/manager/manager.yaml, RELATED_IMAGE_*). */
+const PGO_589 = 'registry.developers.crunchydata.com/crunchydata';
+export const IMAGES_BY_VERSION: Record<number, typeof DEFAULT_IMAGES> = {
+  14: DEFAULT_IMAGES,
+  ...Object.fromEntries(
+    (
+      [
+        [15, '15.19'],
+        [16, '16.15'],
+        [17, '17.11'],
+        [18, '18.6'],
+      ] as const
+    ).map(([major, version]) => [
+      major,
+      {
+        postgres: `${PGO_589}/crunchy-postgres:ubi9-${version}-2633`,
+        exporter: `${PGO_589}/crunchy-postgres-exporter:ubi9-0.19.1-2633`,
+        pgbackrest: `${PGO_589}/crunchy-pgbackrest:ubi9-2.59.0-2633`,
+      },
+    ]),
+  ),
+};
+
+/** The PostgreSQL majors this program federates (the PGO v5.8.9 CRD accepts up to 18). */
+export const POSTGRES_MAJORS = [14, 15, 16, 17, 18] as const;
+
 const sslmode = z.enum(SSL_MODES);
+/** An image reference, or '' / unset for the version's default (Pulumi.yaml declares '' as the default). */
+const imageOrDefault = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+const postgresVersion = z
+  .number()
+  .int()
+  .min(14, 'datemultirange needs PostgreSQL 14 or newer')
+  .max(18, 'PGO v5.8.9 runs PostgreSQL 18 at most');
 
 const quantity = z
   .string()
@@ -73,21 +109,19 @@ const memberSchema = z.strictObject({
   backupStorage: quantity.optional(),
   /** PGO members: change it (any new value) to rotate the member's postgres password. */
   passwordRotation: z.union([z.string().min(1), z.number()]).optional(),
+  /** PGO members: the PostgreSQL major of this member (default: the stack's `postgresVersion`). */
+  postgresVersion: postgresVersion.optional(),
 });
 
 const topSchema = z.strictObject({
   members: z.array(z.unknown()).min(1, 'list at least one member'),
   tables: z.array(z.unknown()).min(1, 'list at least one table, or leave tables unset').optional(),
   namespace: namespace.default('postgres-operator'),
-  postgresVersion: z
-    .number()
-    .int()
-    .min(14, 'datemultirange needs PostgreSQL 14 or newer')
-    .max(17)
-    .default(14),
-  postgresImage: z.string().min(1).default(DEFAULT_IMAGES.postgres),
-  exporterImage: z.string().min(1).default(DEFAULT_IMAGES.exporter),
-  pgbackrestImage: z.string().min(1).default(DEFAULT_IMAGES.pgbackrest),
+  postgresVersion: postgresVersion.default(14),
+  /** Empty or unset: the image PGO ships for the member's PostgreSQL version (IMAGES_BY_VERSION). */
+  postgresImage: imageOrDefault,
+  exporterImage: imageOrDefault,
+  pgbackrestImage: imageOrDefault,
   dataStorage: quantity.default('1Gi'),
   backupStorage: quantity.default('1Gi'),
   database: z.string().min(1).default('postgres'),
@@ -136,6 +170,8 @@ export interface MemberConfig {
   nodeName: 'pgnodemx' | 'static';
   /** PGO members: a new value rotates the postgres password. */
   passwordRotation?: string;
+  /** PGO members: the PostgreSQL major of its PostgresCluster. */
+  postgresVersion: number;
 }
 
 export interface FederationConfig {
@@ -360,6 +396,10 @@ function legacyKey(problem: string): string {
   return `${CONFIG_NAMESPACE}:${problem.replace(/^name:/, 'table:')}`;
 }
 
+function versionImages(major: number): typeof DEFAULT_IMAGES {
+  return IMAGES_BY_VERSION[major] ?? DEFAULT_IMAGES;
+}
+
 function endpointSettings(m: z.infer<typeof memberSchema>, namespace: string) {
   return { ...m, namespace: m.namespace ?? namespace };
 }
@@ -376,10 +416,20 @@ function resolveMember(m: z.infer<typeof memberSchema>, cfg: z.infer<typeof topS
     admin,
     replication,
     storage: { data: m.dataStorage ?? cfg.dataStorage, backup: m.backupStorage ?? cfg.backupStorage },
+    postgresVersion: m.postgresVersion ?? cfg.postgresVersion,
     images: {
-      postgres: m.postgresImage ?? cfg.postgresImage,
-      exporter: m.exporterImage ?? cfg.exporterImage,
-      pgbackrest: m.pgbackrestImage ?? cfg.pgbackrestImage,
+      postgres:
+        m.postgresImage ??
+        cfg.postgresImage ??
+        versionImages(m.postgresVersion ?? cfg.postgresVersion).postgres,
+      exporter:
+        m.exporterImage ??
+        cfg.exporterImage ??
+        versionImages(m.postgresVersion ?? cfg.postgresVersion).exporter,
+      pgbackrest:
+        m.pgbackrestImage ??
+        cfg.pgbackrestImage ??
+        versionImages(m.postgresVersion ?? cfg.postgresVersion).pgbackrest,
     },
     nodeName: kind.nodeName(cfg),
     ...(m.passwordRotation !== undefined ? { passwordRotation: String(m.passwordRotation) } : {}),

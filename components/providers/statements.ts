@@ -100,18 +100,52 @@ export const publications = {
             WHERE p.pubname = $1`,
 };
 
+/** `server_version_num` of both ends of a subscription. */
+export interface ServerVersions {
+  subscriber: number;
+  publisher: number;
+}
+
+/**
+ * What newer majors offer, each only where both ends have it:
+ * - `streaming`: a large transaction is sent while it runs instead of spilling to disk on the
+ *   publisher until it commits (14+); `parallel` applies it in a parallel worker as it arrives (16+);
+ * - `origin = none` (16+): the publisher sends only changes made on it, never ones it applied from
+ *   elsewhere, so a publication that ever listed a landing partition by mistake cannot echo rows.
+ * `binary` is left off (it breaks on types whose binary form differs between majors), and so are
+ * failover slots (17+: they need a physical standby configured for slot synchronisation).
+ */
+export function subscriptionOptions(v: ServerVersions): string[] {
+  const both = Math.min(v.subscriber, v.publisher);
+  return [
+    both >= 160000 ? 'streaming = parallel' : 'streaming = on',
+    ...(both >= 160000 ? ['origin = none'] : []),
+  ];
+}
+
 export const subscriptions = {
   /**
    * CREATE SUBSCRIPTION over a slot made beforehand, with a full initial copy. With `connect`
    * (the default) the subscriber's server connects to the publisher with the conninfo and records
    * every table the publication lists, so the caller can check them before it commits.
    */
-  create(name: string, conninfo: string, publication: string, slot: string): string {
+  create(
+    name: string,
+    conninfo: string,
+    publication: string,
+    slot: string,
+    versions: ServerVersions,
+  ): string {
     const { escapeIdentifier, escapeLiteral } = pg();
+    const options = [
+      'create_slot = false',
+      `slot_name = ${escapeLiteral(slot)}`,
+      'copy_data = true',
+      ...subscriptionOptions(versions),
+    ];
     return (
       `CREATE SUBSCRIPTION ${escapeIdentifier(name)} CONNECTION ${escapeLiteral(conninfo)} ` +
-      `PUBLICATION ${escapeIdentifier(publication)} ` +
-      `WITH (create_slot = false, slot_name = ${escapeLiteral(slot)}, copy_data = true)`
+      `PUBLICATION ${escapeIdentifier(publication)} WITH (${options.join(', ')})`
     );
   },
   setConnection(name: string, conninfo: string): string {
@@ -138,6 +172,8 @@ export const subscriptions = {
   drop(name: string): string {
     return `DROP SUBSCRIPTION ${pg().escapeIdentifier(name)}`;
   },
+  /** The server's `server_version_num`. */
+  version: "SELECT current_setting('server_version_num')::int AS v",
   /** The subscription in this database. `$1` name. */
   find: `SELECT s.oid::bigint::text AS oid, s.subconninfo AS conninfo, s.subpublications AS publications,
                 s.subslotname AS slot, s.subenabled AS enabled

@@ -209,11 +209,19 @@ export async function waitForSync(
  * emptied in the same transaction, which commits only with the subscription, so the copy that
  * follows starts from nothing.
  */
-async function createSubscription(client: Client, inputs: SubscriptionInputs): Promise<void> {
+async function createSubscription(
+  client: Client,
+  inputs: SubscriptionInputs,
+  publisherVersion: number,
+): Promise<void> {
+  const subscriberVersion = (await client.query<{ v: number }>(subscriptions.version)).rows[0]?.v ?? 0;
   await client.query('BEGIN');
   try {
     await client.query(
-      subscriptions.create(inputs.name, inputs.conninfo, inputs.publication, inputs.slotName),
+      subscriptions.create(inputs.name, inputs.conninfo, inputs.publication, inputs.slotName, {
+        subscriber: subscriberVersion,
+        publisher: publisherVersion,
+      }),
     );
     const rels = await relationsOf(client, inputs.name);
     const landings = inputs.landings;
@@ -282,8 +290,9 @@ async function ensure(inputs: SubscriptionInputs): Promise<void> {
         }
         await dropOrphanSlot(pub, inputs, `no subscription ${inputs.name} on "${inputs.subscriber}" used it`);
         await pub.query(slots.create, [inputs.slotName]);
+        const publisherVersion = (await pub.query<{ v: number }>(subscriptions.version)).rows[0]?.v ?? 0;
         try {
-          await createSubscription(client, inputs);
+          await createSubscription(client, inputs, publisherVersion);
         } catch (err) {
           // Left for the next run otherwise, which drops an orphan slot before creating.
           await dropOrphanSlot(pub, inputs, 'CREATE SUBSCRIPTION did not commit').catch(() => undefined);

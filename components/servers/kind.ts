@@ -17,6 +17,7 @@ export const KIND_KEYS = [
   'dataStorage',
   'backupStorage',
   'passwordRotation',
+  'postgresVersion',
 ] as const;
 export type KindKey = (typeof KIND_KEYS)[number];
 

@@ -68,6 +68,7 @@ export const pgoKind: ServerKind = {
     'dataStorage',
     'backupStorage',
     'passwordRotation',
+    'postgresVersion',
   ],
 
   validate() {
@@ -149,7 +150,7 @@ export const pgoKind: ServerKind = {
       name,
       postgresClusterManifest({
         member,
-        postgresVersion: config.postgresVersion,
+        postgresVersion: member.postgresVersion,
         capacity: config.maxMembers,
         monitoring: config.monitoring,
       }),

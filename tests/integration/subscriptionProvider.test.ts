@@ -74,6 +74,15 @@ describe(`Subscription provider on embedded PostgreSQL ${MAJOR}`, function () {
     await waitFor('3 rows from hippo-west on hippo-east', async () => (await westRowsOnEast(east)) === 3);
   });
 
+  it(`uses what PostgreSQL ${MAJOR} offers: streaming${MAJOR >= 16 ? ' in parallel, origin = none' : ''}`, async function () {
+    const [row] = await query<{ stream: string; origin: string }>(
+      east,
+      `SELECT substream::text AS stream, ${MAJOR >= 16 ? 'suborigin' : "'any'"} AS origin FROM pg_subscription WHERE subname = $1`,
+      [SUB],
+    );
+    assert.deepEqual(row, MAJOR >= 16 ? { stream: 'p', origin: 'none' } : { stream: 'true', origin: 'any' });
+  });
+
   it('a new endpoint is an in-place ALTER SUBSCRIPTION ... CONNECTION, not a replacement', async function () {
     const before = await subscription(east);
     const cfg = configFor([east, west]);
@@ -232,15 +241,22 @@ describe(`Subscription provider on embedded PostgreSQL ${MAJOR}`, function () {
     await waitFor('the copy completes', async () => (await westRowsOnEast(east)) === Number(count?.n));
   });
 
-  it('a wrong password fails clearly and never shows the password', async function () {
+  it('a wrong password fails clearly, after trying again for the time given, and never shows the password', async function () {
     const wrong = 'not-the-password-7f3a';
     const bad = { ...inputs, connection: { ...inputs.connection, password: wrong } };
-    await assert.rejects(provider.create(bad), (err: Error) => {
-      assert.match(err.message, /cannot connect to member "hippo-east"/);
-      assert.match(err.message, /password authentication failed/);
-      assert.ok(!err.message.includes(wrong) && !err.message.includes(TEST_PASSWORD));
-      return true;
-    });
+    process.env.PG_FEDERATION_AUTH_WAIT_SECONDS = '2';
+    const started = Date.now();
+    await assert.rejects(
+      provider.create(bad).finally(() => delete process.env.PG_FEDERATION_AUTH_WAIT_SECONDS),
+      (err: Error) => {
+        assert.ok(Date.now() - started >= 2000, 'it tried again for 2 s, as a password being rotated needs');
+        assert.match(err.message, /\(tried for 2 s, in case a new password was still being applied\)$/);
+        assert.match(err.message, /cannot connect to member "hippo-east"/);
+        assert.match(err.message, /password authentication failed/);
+        assert.ok(!err.message.includes(wrong) && !err.message.includes(TEST_PASSWORD));
+        return true;
+      },
+    );
   });
 
   it("a re-create never empties a table the publisher's publication names but this subscription does not feed", async function () {

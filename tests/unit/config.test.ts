@@ -48,9 +48,25 @@ describe('stack config', function () {
         sslrootcert: '/pgconf/tls/ca.crt',
       },
       storage: { data: '1Gi', backup: '1Gi' },
+      postgresVersion: 14,
       images: DEFAULT_IMAGES,
       nodeName: 'pgnodemx',
     });
+  });
+
+  it('gives each PostgreSQL version the images PGO v5.8.9 ships for it, and the seed its own for 14', function () {
+    const cfg = parseFederationConfig({
+      members: [{ name: 'hippo-east' }, { name: 'hippo-west', postgresVersion: 18 }],
+      postgresVersion: 16,
+    });
+    assert.deepEqual(
+      cfg.members.map((m) => [m.postgresVersion, m.images.postgres]),
+      [
+        [16, 'registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi9-16.15-2633'],
+        [18, 'registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi9-18.6-2633'],
+      ],
+    );
+    assert.equal(parseFederationConfig(seed).members[0]?.images.postgres, DEFAULT_IMAGES.postgres);
   });
 
   it('applies per-member overrides: a port-forwarded admin endpoint keeps the in-cluster replication endpoint', function () {
@@ -128,6 +144,11 @@ describe('stack config', function () {
       'PGO-only keys on an external member',
       { members: [{ name: 'vm', kind: 'external', host: 'db', dataStorage: '1Gi' }] },
       /^pg-federation:members\[0\]: dataStorage do not apply to external members; remove them from member "vm"/,
+    ],
+    [
+      'PostgreSQL newer than PGO runs',
+      { members: [{ name: 'hippo-east', postgresVersion: 19 }] },
+      /^pg-federation:members\[0\]\.postgresVersion: PGO v5\.8\.9 runs PostgreSQL 18 at most/,
     ],
     [
       'PostgreSQL older than 14',
@@ -363,9 +384,10 @@ describe('stack config', function () {
     const expected: Record<string, unknown> = {
       namespace: defaults.members[0]?.namespace,
       postgresVersion: defaults.postgresVersion,
-      postgresImage: defaults.members[0]?.images.postgres,
-      exporterImage: defaults.members[0]?.images.exporter,
-      pgbackrestImage: defaults.members[0]?.images.pgbackrest,
+      // Empty: the images of the member's PostgreSQL version.
+      postgresImage: '',
+      exporterImage: '',
+      pgbackrestImage: '',
       dataStorage: defaults.members[0]?.storage.data,
       backupStorage: defaults.members[0]?.storage.backup,
       database: defaults.database,
@@ -389,7 +411,9 @@ describe('stack config', function () {
           ? 'array'
           : typeof decl.default === 'number'
             ? 'integer'
-            : typeof decl.default,
+            : decl.default === undefined
+              ? 'string'
+              : typeof decl.default,
         `${key} type`,
       );
     }

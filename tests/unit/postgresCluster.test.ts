@@ -102,6 +102,10 @@ describe('PostgresCluster manifests', function () {
         },
       ],
       ['without monitoring', { members: [{ name: 'hippo-east' }], monitoring: false }],
+      [
+        'every PostgreSQL major 14 to 18 with its default images',
+        { members: [14, 15, 16, 17, 18].map((v) => ({ name: `hippo-${v}`, postgresVersion: v })) },
+      ],
     ];
     for (const [what, raw] of stacks) {
       it(`validates every generated manifest: ${what}`, function () {

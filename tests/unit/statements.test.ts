@@ -9,6 +9,7 @@ import {
   subscriptions,
   listBound,
   qualified,
+  subscriptionOptions,
 } from '../../components/providers/statements';
 
 const bound = { schema: 'public', table: 'hippos', partition: 'hippo_west', owner: 'hippo-west' };
@@ -51,8 +52,11 @@ describe('statement builders', function () {
 
   it('subscriptions', function () {
     assert.equal(
-      subscriptions.create('sub_a_b', "host='b' password='p''w'", 'pub_b', 'sub_a_b'),
-      `CREATE SUBSCRIPTION "sub_a_b" CONNECTION 'host=''b'' password=''p''''w''' PUBLICATION "pub_b" WITH (create_slot = false, slot_name = 'sub_a_b', copy_data = true)`,
+      subscriptions.create('sub_a_b', "host='b' password='p''w'", 'pub_b', 'sub_a_b', {
+        subscriber: 140023,
+        publisher: 180004,
+      }),
+      `CREATE SUBSCRIPTION "sub_a_b" CONNECTION 'host=''b'' password=''p''''w''' PUBLICATION "pub_b" WITH (create_slot = false, slot_name = 'sub_a_b', copy_data = true, streaming = on)`,
     );
     assert.equal(
       subscriptions.setConnection('sub_a_b', "host='c'"),
@@ -68,6 +72,15 @@ describe('statement builders', function () {
     );
     assert.equal(subscriptions.detachSlot('sub_a_b'), 'ALTER SUBSCRIPTION "sub_a_b" SET (slot_name = NONE)');
     assert.equal(subscriptions.drop('sub_a_b'), 'DROP SUBSCRIPTION "sub_a_b"');
+  });
+
+  it('uses what newer majors offer only where both ends have it', function () {
+    assert.deepEqual(subscriptionOptions({ subscriber: 140023, publisher: 140023 }), ['streaming = on']);
+    assert.deepEqual(subscriptionOptions({ subscriber: 180004, publisher: 150018 }), ['streaming = on']);
+    assert.deepEqual(subscriptionOptions({ subscriber: 160014, publisher: 180004 }), [
+      'streaming = parallel',
+      'origin = none',
+    ]);
   });
 
   it('quotes whatever a hostile name holds', function () {
