@@ -40,6 +40,8 @@ export interface TestServer {
   stop(): Promise<void>;
   /** Serve this certificate from now on (TLS servers): new connections see it, none is dropped. */
   useCertificate(issued: IssuedCertificate): Promise<void>;
+  /** Lose the server's disk: stop it, delete its data directory, start an empty one at the same endpoint. */
+  wipe(): Promise<void>;
 }
 
 export interface ServerOptions {
@@ -156,6 +158,13 @@ export class ServerSet {
       stop: async () => {
         await stop(dataDir);
         server.running = false;
+      },
+      wipe: async () => {
+        await stop(dataDir);
+        rmSync(dataDir, { recursive: true, force: true });
+        await initialise(dataDir, TEST_PASSWORD, options.major ?? MAJOR);
+        server.connection.password = TEST_PASSWORD;
+        await server.start();
       },
       useCertificate: async (issued) => {
         writeServerFile(dataDir, 'server.key', issued.key, 0o600);
