@@ -10,7 +10,6 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import type { FederationConfig } from './config';
-import { replicationConninfo } from './endpoints';
 import { FederationNode } from './federationNode';
 import { type FederationPlan, plan } from './plan';
 import type { Partition } from './providers/partition';
@@ -58,6 +57,14 @@ export class Federation extends pulumi.ComponentResource {
       );
     }
 
+    // Each member's data, once every member's server (and so every peer to restore from) is known.
+    const nodes = [...this.nodes.values()];
+    for (const node of nodes)
+      node.declareData(
+        config,
+        nodes.filter((peer) => peer !== node),
+      );
+
     for (const mp of this.plan.members) {
       const holder = this.node(mp.member.name);
       for (const p of mp.partitions.filter((x) => x.owner !== x.member)) {
@@ -95,9 +102,7 @@ export class Federation extends pulumi.ComponentResource {
             publisher: sub.publisher,
             connection: subscriber.connectionArgs,
             publisherConnection: publisher.connectionArgs,
-            conninfo: publisher.replicationPassword.apply((pw) =>
-              replicationConninfo(publisher.member, config.database, publisher.replicationUser, pw),
-            ),
+            conninfo: publisher.replicationConninfo(config),
             name: sub.name,
             publication: sub.publication,
             slotName: sub.slotName,

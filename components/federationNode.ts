@@ -17,6 +17,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 import type { FederationConfig, MemberConfig } from './config';
 import type { MemberPlan, PartitionPlan } from './plan';
+import { replicationConninfo } from './endpoints';
 import type { ConnectionArgs, PgConnection } from './providers/connection';
 import { FederatedTable } from './providers/federatedTable';
 import { Partition } from './providers/partition';
@@ -50,7 +51,8 @@ export class FederationNode extends pulumi.ComponentResource {
   public readonly tables = new Map<string, FederatedTable>();
   /** Its own partition of each table, by table name. */
   public readonly ownPartitions = new Map<string, Partition>();
-  public readonly publication: postgresql.Publication;
+  /** Declared by `declareData`, once every member's server is known. */
+  public publication!: postgresql.Publication;
   /** The role the other members' subscriptions log in as (REPLICATION, SELECT on its own partitions). */
   public readonly replicationUser: string;
   /** Its generated password (secret). */
@@ -58,6 +60,8 @@ export class FederationNode extends pulumi.ComponentResource {
   public readonly replicationRole: postgresql.Role;
   /** SELECT on its own partition of each table, by table name. */
   public readonly grants = new Map<string, postgresql.Grant>();
+  /** Options of the resources made through this member's @pulumi/postgresql provider. */
+  private readonly pgOpts: pulumi.CustomResourceOptions;
 
   constructor(name: string, args: FederationNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super('pg-federation:index:FederationNode', name, {}, opts);
@@ -94,7 +98,7 @@ export class FederationNode extends pulumi.ComponentResource {
       },
       { ...parent, dependsOn: this.server.ready },
     );
-    const pgOpts = { ...parent, provider: this.provider };
+    const pgOpts: pulumi.CustomResourceOptions = { ...parent, provider: this.provider };
 
     // 3. get_node_name().
     if (this.member.nodeName === 'pgnodemx') {
@@ -119,7 +123,31 @@ export class FederationNode extends pulumi.ComponentResource {
       { ...pgOpts, dependsOn: this.extension !== undefined ? [this.extension] : [] },
     );
 
-    // 4. The federated tables: their SQL checks get_node_name() against the member name.
+    // 4. The replication role the other members' subscriptions log in as. Its grants (step 8) let
+    // it read this member's own partitions, nothing else. The superuser password stays with Pulumi.
+    const replicationPassword = new random.RandomPassword(
+      `${name}-replication-password`,
+      { length: 32, special: false },
+      parent,
+    );
+    this.replicationUser = config.replicationUser;
+    this.replicationPassword = pulumi.secret(replicationPassword.result);
+    this.replicationRole = new postgresql.Role(
+      `${name}-replication-role`,
+      { name: config.replicationUser, login: true, replication: true, password: replicationPassword.result },
+      pgOpts,
+    );
+    this.pgOpts = pgOpts;
+  }
+
+  /**
+   * The steps that need every member's server (a member's own partition may be restored from its
+   * peers' copies): its tables, its own partitions, its publication and its grants.
+   */
+  declareData(config: FederationConfig, peers: FederationNode[]): void {
+    const { plan, pgOpts } = this;
+    const parent = { parent: this };
+    // 5. The federated tables: their SQL checks get_node_name() against the member name.
     for (const t of plan.tables) {
       this.tables.set(
         t.spec.name,
@@ -145,32 +173,19 @@ export class FederationNode extends pulumi.ComponentResource {
       );
     }
 
-    // 5. Its own partitions.
+    // 6. Its own partitions: restored from the most advanced peer copy when the server lost them.
     for (const p of plan.partitions.filter((x) => x.owner === this.member.name)) {
-      this.ownPartitions.set(p.table, this.partition(p, config, { parent: this }));
+      this.ownPartitions.set(p.table, this.partition(p, config, { parent: this }, undefined, peers));
     }
 
-    // 6. The publication. A table added later joins it through its own partition's create.
+    // 7. The publication. A table added later joins it through its own partition's create.
     this.publication = new postgresql.Publication(
       plan.publication.resourceName,
       { name: plan.publication.name, database: config.database, tables: plan.publication.objects },
       { ...pgOpts, dependsOn: [...this.ownPartitions.values()], ignoreChanges: ['tables'] },
     );
 
-    // 7. The replication role: it may replicate and read this member's own partitions, nothing else.
-    // The superuser password stays with Pulumi.
-    const replicationPassword = new random.RandomPassword(
-      `${name}-replication-password`,
-      { length: 32, special: false },
-      parent,
-    );
-    this.replicationUser = config.replicationUser;
-    this.replicationPassword = pulumi.secret(replicationPassword.result);
-    this.replicationRole = new postgresql.Role(
-      `${name}-replication-role`,
-      { name: config.replicationUser, login: true, replication: true, password: replicationPassword.result },
-      pgOpts,
-    );
+    // 8. What the replication role may read.
     for (const g of plan.grants) {
       const own = this.ownPartitions.get(g.table);
       this.grants.set(
@@ -202,12 +217,25 @@ export class FederationNode extends pulumi.ComponentResource {
     });
   }
 
-  /** A partition on this member's server (its own, or a landing the Federation declares). */
+  /** The conninfo another member's server uses to reach this one as the replication role (a secret). */
+  replicationConninfo(config: FederationConfig): pulumi.Output<string> {
+    return pulumi.secret(
+      this.replicationPassword.apply((pw) =>
+        replicationConninfo(this.member, config.database, this.replicationUser, pw),
+      ),
+    );
+  }
+
+  /**
+   * A partition on this member's server: a landing the Federation declares (with what it needs of the
+   * owner), or its own (with the peers it may be restored from).
+   */
   partition(
     p: PartitionPlan,
     config: FederationConfig,
     opts: pulumi.CustomResourceOptions,
     landing?: LandingArgs,
+    peers: FederationNode[] = [],
   ): Partition {
     const table = this.tables.get(p.table);
     return new Partition(
@@ -224,11 +252,16 @@ export class FederationNode extends pulumi.ComponentResource {
         onDelete: config.partitionDeletion,
         publication: p.publication,
         subscription: p.subscription,
-        ...(landing !== undefined
+        replicationUser: config.replicationUser,
+        syncTimeoutSeconds: config.syncTimeoutSeconds,
+        ...(landing !== undefined ? { publisherConnection: landing.publisherConnection } : {}),
+        ...(peers.length > 0
           ? {
-              publisherConnection: landing.publisherConnection,
-              replicationUser: config.replicationUser,
-              syncTimeoutSeconds: config.syncTimeoutSeconds,
+              restoreFrom: peers.map((peer) => ({
+                member: peer.member.name,
+                connection: peer.connectionArgs,
+                conninfo: peer.replicationConninfo(config),
+              })),
             }
           : {}),
       },

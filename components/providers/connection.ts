@@ -10,8 +10,8 @@ import type { Client, ClientConfig } from 'pg';
 import type { SslMode } from '../enums';
 
 /** An input value, or for an object, an object of input values (so that each field stays known or not on its own). */
-export type DeepInput<T> = [NonNullable<T>] extends [unknown[]]
-  ? Input<T>
+export type DeepInput<T> = [NonNullable<T>] extends [Array<infer E>]
+  ? Input<T> | Array<DeepInput<E>>
   : [NonNullable<T>] extends [object]
     ? Input<T> | { [K in keyof NonNullable<T>]: DeepInput<NonNullable<T>[K]> }
     : Input<T>;

@@ -93,6 +93,27 @@ export const federatedTableProvider = {
     return { id: `${inputs.member}/${inputs.schema}.${inputs.table}`, outs: inputs };
   },
 
+  async read(id, props) {
+    // A server that lost the table (a disk gone) makes `pulumi refresh` forget it, so `up` makes it again.
+    if (props === undefined) return { id, props };
+    const exists = await explained(
+      `table ${props.schema}.${props.table} on member "${props.member}"`,
+      [props.connection.password],
+      () =>
+        withClient(
+          props.member,
+          props.connection,
+          async (client) =>
+            (
+              await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [
+                `${props.schema}.${props.table}`,
+              ])
+            ).rows[0]?.ok === true,
+        ),
+    );
+    return exists ? { id, props } : { id: '', props };
+  },
+
   async update(_id, _olds, news) {
     await apply(news);
     return { outs: news };

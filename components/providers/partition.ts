@@ -40,6 +40,7 @@ import {
   partitions,
   publications,
   qualified,
+  slots,
   subscriptions,
 } from './statements';
 import { waitForSync } from './subscription';
@@ -66,8 +67,13 @@ export interface PartitionInputs {
   publisherConnection?: PgConnection;
   /** Landing: the role the subscription logs in as on the owner. */
   replicationUser?: string;
-  /** Landing: how long the initial copy may take. */
+  /** How long an initial copy (a landing joining its subscription, a restore) may take. */
   syncTimeoutSeconds?: number;
+  /**
+   * Own partition: the other members, whose copies of it restore it when it is made anew on a
+   * server that lost it (a disk gone, an empty server at the member's endpoint).
+   */
+  restoreFrom?: Array<{ member: string; connection: PgConnection; conninfo: string }>;
 }
 
 export type PartitionOutputs = PartitionInputs;
@@ -111,7 +117,7 @@ function secretsOf(inputs: PartitionInputs): Array<string | undefined> {
 async function ensurePartition(
   client: Client,
   inputs: PartitionInputs,
-): Promise<{ attachedWithRows: boolean }> {
+): Promise<{ attachedWithRows: boolean; created: boolean }> {
   return inSchemaTransaction(client, async () => {
     const b = bound(inputs);
     const state = await inspect(client, b);
@@ -141,8 +147,88 @@ async function ensurePartition(
       );
     }
     if (inputs.guardSql !== '') await client.query(inputs.guardSql);
-    return { attachedWithRows };
+    return { attachedWithRows, created: !state.exists };
   });
+}
+
+/**
+ * A member's own partition made anew on a server that lost it: when its peers hold copies, the most
+ * advanced one (the most rows) is copied in, by a temporary publication of that copy on the peer and
+ * a temporary subscription here (PostgreSQL's own initial copy), both dropped afterwards. Says which
+ * copy it took and every peer's count. Rows the member wrote that no peer had received went with its
+ * disk: their number cannot be known without its WAL, and the report says so.
+ */
+async function restoreFromPeers(client: Client, inputs: PartitionInputs): Promise<void> {
+  const peers = inputs.restoreFrom ?? [];
+  if ((inputs.publication ?? '') === '' || peers.length === 0) return;
+  const b = bound(inputs);
+  const copy = qualified(b.schema, b.partition);
+  const counts: Array<{ peer: (typeof peers)[number]; rows: number }> = [];
+  for (const peer of peers) {
+    try {
+      const rows = await withClient(peer.member, peer.connection, async (pc) => {
+        const state = await inspect(pc, b);
+        if (!state.exists || state.parent !== b.table || state.bound !== listBound(b.owner)) return undefined;
+        return Number((await pc.query<{ n: string }>(`SELECT count(*) AS n FROM ${copy}`)).rows[0]?.n ?? 0);
+      });
+      if (rows !== undefined) counts.push({ peer, rows });
+    } catch (err) {
+      if (!(err instanceof Unreachable)) throw err;
+      report(
+        `restoring ${b.schema}.${b.partition} on "${inputs.member}": peer "${peer.member}" is unreachable, its copy not considered`,
+      );
+    }
+  }
+  counts.sort((x, y) => y.rows - x.rows || (x.peer.member < y.peer.member ? -1 : 1));
+  const best = counts[0];
+  if (best === undefined || best.rows === 0) return; // a new member: nobody holds its rows yet
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  const temp = `pgfed_restore_${createHash('sha256').update(`${inputs.member}/${b.schema}.${b.partition}`).digest('hex').slice(0, 16)}`;
+  const pg: typeof import('pg') = require('pg');
+  await withClient(best.peer.member, best.peer.connection, async (pc) => {
+    // Leftovers of an interrupted restore go first.
+    await pc.query(`DROP PUBLICATION IF EXISTS ${pg.escapeIdentifier(temp)}`);
+    if ((await pc.query(slots.state, [temp])).rowCount === 1) await pc.query(slots.drop, [temp]);
+    const readable =
+      (await pc.query<{ ok: boolean }>(canRead, [inputs.replicationUser ?? '', copy])).rows[0]?.ok === true;
+    await pc.query(`CREATE PUBLICATION ${pg.escapeIdentifier(temp)} FOR TABLE ${copy}`);
+    if (!readable)
+      await pc.query(`GRANT SELECT ON ${copy} TO ${pg.escapeIdentifier(inputs.replicationUser ?? '')}`);
+    await pc.query(slots.create, [temp]);
+    try {
+      const found = await client.query(subscriptions.find, [temp]);
+      if (found.rowCount === 1) {
+        await client.query(subscriptions.disable(temp));
+        await client.query(subscriptions.detachSlot(temp));
+        await client.query(subscriptions.drop(temp));
+      }
+      await client.query(
+        `CREATE SUBSCRIPTION ${pg.escapeIdentifier(temp)} CONNECTION ${pg.escapeLiteral(best.peer.conninfo)} ` +
+          `PUBLICATION ${pg.escapeIdentifier(temp)} WITH (create_slot = false, slot_name = ${pg.escapeLiteral(temp)}, copy_data = true)`,
+      );
+      try {
+        await waitForSync(client, temp, inputs.syncTimeoutSeconds ?? 300, { owner: b.owner });
+      } finally {
+        await client.query(subscriptions.disable(temp));
+        await client.query(subscriptions.detachSlot(temp));
+        await client.query(subscriptions.drop(temp));
+      }
+    } finally {
+      for (let attempt = 0; attempt < 40 && (await pc.query(slots.state, [temp])).rowCount === 1; attempt++) {
+        const active = (await pc.query<{ active: boolean }>(slots.state, [temp])).rows[0]?.active === true;
+        if (!active) await pc.query(slots.drop, [temp]);
+        else await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      await pc.query(`DROP PUBLICATION IF EXISTS ${pg.escapeIdentifier(temp)}`);
+      if (!readable)
+        await pc.query(`REVOKE SELECT ON ${copy} FROM ${pg.escapeIdentifier(inputs.replicationUser ?? '')}`);
+    }
+  });
+  report(
+    `restored ${best.rows} rows of ${b.schema}.${b.partition} on "${inputs.member}" from the copy on "${best.peer.member}", ` +
+      `the most advanced (${counts.map((c) => `${c.peer.member} ${c.rows}`).join(', ')}); rows "${inputs.member}" wrote ` +
+      `that no peer had received are lost with its disk, and how many cannot be known without its WAL`,
+  );
 }
 
 /** An own partition joins its member's publication when the publication already exists. */
@@ -278,7 +364,8 @@ export const partitionProvider = {
     const where = `partition ${inputs.schema}.${inputs.partition} on member "${inputs.member}"`;
     await explained(where, secretsOf(inputs), () =>
       withClient(inputs.member, inputs.connection, async (client) => {
-        const { attachedWithRows } = await ensurePartition(client, inputs);
+        const { attachedWithRows, created } = await ensurePartition(client, inputs);
+        if (created) await restoreFromPeers(client, inputs);
         await joinPublication(client, inputs);
         await joinSubscription(client, inputs, attachedWithRows);
       }),
@@ -365,6 +452,13 @@ export type PartitionArgs = ResourceArgs<PartitionInputs>;
 /** A member's partition of a federated table on one server. */
 export class Partition extends FederationResource {
   constructor(name: string, args: PartitionArgs, opts?: pulumi.CustomResourceOptions) {
-    super(partitionProvider, 'Partition', name, args, ['connection', 'publisherConnection'], opts);
+    super(
+      partitionProvider,
+      'Partition',
+      name,
+      args,
+      ['connection', 'publisherConnection', 'restoreFrom'],
+      opts,
+    );
   }
 }

@@ -30,6 +30,7 @@ import {
   Unreachable,
   configureProvider,
   describeConnection,
+  errorMessage,
   explained,
   isLost,
   report,
@@ -278,7 +279,28 @@ function publisherUnreachable(err: unknown, inputs: SubscriptionInputs): unknown
 /** Create or converge the subscription, then wait for its initial sync. Used by create and update. */
 async function ensure(inputs: SubscriptionInputs): Promise<void> {
   await withClient(inputs.subscriber, inputs.connection, async (client) => {
-    const existing = await findSubscription(client, inputs.name);
+    let existing = await findSubscription(client, inputs.name);
+    if (existing !== undefined && existing.slot !== null) {
+      const slot = existing.slot;
+      const there = await withClient(inputs.publisher, inputs.publisherConnection, (pub) =>
+        slotState(pub, slot),
+      ).catch((err: unknown) => {
+        if (err instanceof Unreachable) return { exists: true, active: false }; // cannot tell: keep it
+        throw err;
+      });
+      if (!there.exists) {
+        // Its publisher lost the slot (a disk gone and rebuilt, or a slot invalidated past its WAL
+        // limit): the subscription cannot resume. Made again below, with a full copy.
+        await client.query(subscriptions.disable(inputs.name));
+        await client.query(subscriptions.detachSlot(inputs.name));
+        await client.query(subscriptions.drop(inputs.name));
+        report(
+          `subscription ${inputs.name} on "${inputs.subscriber}": its slot is gone from publisher "${inputs.publisher}", ` +
+            `so it is made again and copies "${inputs.publisher}"'s partitions afresh`,
+        );
+        existing = undefined;
+      }
+    }
     if (existing === undefined) {
       await withClient(inputs.publisher, inputs.publisherConnection, async (pub) => {
         const published = await pub.query(publications.tables, [inputs.publication]);
@@ -370,12 +392,20 @@ export const subscriptionProvider = {
 
   async read(id, props) {
     if (props === undefined) return { id, props };
-    const existing = await explained(
-      `subscription ${props.name} on "${props.subscriber}"`,
-      secretsOf(props),
-      () => withClient(props.subscriber, props.connection, (client) => findSubscription(client, props.name)),
+    const where = `subscription ${props.name} on "${props.subscriber}"`;
+    const existing = await explained(where, secretsOf(props), () =>
+      withClient(props.subscriber, props.connection, (client) => findSubscription(client, props.name)),
     );
-    return existing === undefined ? { id: '', props } : { id, props };
+    if (existing === undefined) return { id: '', props };
+    // Its slot must still be on the publisher: a publisher that lost its disk lost it too, and then
+    // the subscription must be made again (which `up` does after this refresh forgets it).
+    const slot = await withClient(props.publisher, props.publisherConnection, (pub) =>
+      slotState(pub, props.slotName),
+    ).catch((err: unknown) => {
+      if (err instanceof Unreachable) return undefined; // cannot tell: keep it
+      throw new Error(`${where}: ${errorMessage(err, secretsOf(props))}`);
+    });
+    return slot !== undefined && !slot.exists ? { id: '', props } : { id, props };
   },
 
   async update(_id, olds, news) {

@@ -40,8 +40,11 @@ export interface TestServer {
   stop(): Promise<void>;
   /** Serve this certificate from now on (TLS servers): new connections see it, none is dropped. */
   useCertificate(issued: IssuedCertificate): Promise<void>;
-  /** Lose the server's disk: stop it, delete its data directory, start an empty one at the same endpoint. */
-  wipe(): Promise<void>;
+  /**
+   * Lose the server's disk: stop it, delete its data directory, start an empty one at the same
+   * endpoint (of another major, for an upgrade by rebuild).
+   */
+  wipe(major?: number): Promise<void>;
 }
 
 export interface ServerOptions {
@@ -159,10 +162,10 @@ export class ServerSet {
         await stop(dataDir);
         server.running = false;
       },
-      wipe: async () => {
+      wipe: async (major) => {
         await stop(dataDir);
         rmSync(dataDir, { recursive: true, force: true });
-        await initialise(dataDir, TEST_PASSWORD, options.major ?? MAJOR);
+        await initialise(dataDir, TEST_PASSWORD, major ?? options.major ?? MAJOR);
         server.connection.password = TEST_PASSWORD;
         await server.start();
       },

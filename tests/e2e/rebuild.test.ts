@@ -1,0 +1,133 @@
+/**
+ * A member whose disk is lost, rebuilt from its peers' copies through the real engine: its server is
+ * replaced by an empty one at the same endpoint and `pulumi up --refresh` finds everything of it gone,
+ * makes it again, restores its own partition from the most advanced peer copy (saying which, with
+ * every peer's count), re-creates every slot and subscription, and the federation converges with
+ * every id and value as before the loss. A major upgrade takes the same path: hippo-central moves
+ * from PostgreSQL 16 to a new PostgreSQL 18 server at its endpoint while the others keep writing.
+ */
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { PROJECT_ROOT } from '../../scripts/workspace';
+import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { EngineStack, changes, requireEngine } from '../support/engine';
+
+const SEED_INSERT = readFileSync(path.join(PROJECT_ROOT, 'sql', 'seed', 'insert.sql'), 'utf8');
+const NAMES = ['hippo-east', 'hippo-central', 'hippo-west'];
+
+async function rows(server: TestServer): Promise<string> {
+  return JSON.stringify(
+    await query(
+      server,
+      'SELECT id, node_name, value::text AS value, created_at::text AS at FROM hippos ORDER BY id',
+    ),
+  );
+}
+
+describe('a member rebuilt from its peers after its disk is lost, through the real engine', function () {
+  this.timeout(10 * 60_000);
+  let set: ServerSet;
+  let e: EngineStack;
+  const servers = () => NAMES.map((n) => set.get(n));
+  const count = async (s: TestServer) =>
+    Number((await query<{ n: string }>(s, 'SELECT count(*) AS n FROM hippos'))[0]?.n);
+  const converge = (n: number) =>
+    waitFor(
+      `${n} rows everywhere`,
+      async () => (await Promise.all(servers().map(count))).every((c) => c === n),
+      60_000,
+    );
+
+  before(async function () {
+    requireEngine(this);
+    set = await ServerSet.start([]);
+    for (const name of NAMES) await set.add(name, name === 'hippo-central' ? { major: 16 } : {});
+    e = await EngineStack.create('rebuild', {
+      'pg-federation:syncTimeoutSeconds': 120,
+      'pg-federation:members': servers().map((s) => ({
+        name: s.name,
+        kind: 'external',
+        host: '127.0.0.1',
+        port: s.port,
+        sslmode: 'disable',
+      })),
+    });
+    for (const n of NAMES) await e.setSecret(`passwords["${n}"]`, TEST_PASSWORD);
+    await e.stack.up();
+    for (const s of servers()) await query(s, SEED_INSERT);
+    await converge(75);
+  });
+  after(async function () {
+    await e?.stack.destroy().catch(() => undefined);
+    await e?.remove();
+    await set?.stopAll();
+  });
+
+  it('restores the lost member from the most advanced copy, re-creates every slot and subscription, and loses nothing any peer had', async function () {
+    const west = set.get('hippo-west');
+    // hippo-central stops receiving hippo-west's rows; hippo-east still does: its copy is ahead.
+    await query(set.get('hippo-central'), 'ALTER SUBSCRIPTION sub_hippo_central_hippo_west DISABLE');
+    await query(west, SEED_INSERT.replace('generate_series(1,25)', 'generate_series(1,3)'));
+    await waitFor('hippo-east has the 3 new rows', async () => (await count(set.get('hippo-east'))) === 78);
+    const before = await rows(set.get('hippo-east'));
+
+    await west.wipe(); // the disk is gone; an empty server at the same endpoint
+    assert.equal((await query(west, "SELECT to_regclass('hippos') AS t"))[0]?.t, null);
+
+    const output: string[] = [];
+    const up = await e.stack.up({ refresh: true, onOutput: (o) => output.push(o) });
+    assert.equal(up.summary.result, 'succeeded');
+    const text = output.join('');
+    assert.match(
+      text,
+      /restored 28 rows of public\.hippo_west on "hippo-west" from the copy on "hippo-east", the most advanced \(hippo-east 28, hippo-central 25\)/,
+    );
+    assert.match(text, /rows "hippo-west" wrote that no peer had received are lost with its disk/);
+    // Every member, the rebuilt one and hippo-central (resynced from it), holds every row as before.
+    for (const s of servers())
+      assert.equal(await rows(s), before, `${s.name} holds every row as before the loss`);
+    // And replication flows again both ways.
+    await query(west, SEED_INSERT);
+    await query(set.get('hippo-central'), SEED_INSERT);
+    await converge(128);
+    assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
+    for (const s of servers()) {
+      const slots = await query<{ n: number }>(s, 'SELECT count(*)::int AS n FROM pg_replication_slots');
+      assert.deepEqual(slots, [{ n: 2 }], `${s.name} serves its two subscribers, no more`);
+    }
+  });
+
+  it('upgrades hippo-central from 16 to 18 by rebuilding it on a new server at its endpoint, while the others write', async function () {
+    const central = set.get('hippo-central');
+    const version = async () =>
+      Number(
+        (await query<{ v: string }>(central, "SELECT current_setting('server_version_num') AS v"))[0]?.v,
+      );
+    assert.ok((await version()) < 170000);
+    // The documented procedure: stop writing on the member, let its peers catch up, swap the server.
+    await waitFor('every copy caught up', async () => {
+      const lag = await query<{ behind: boolean }>(
+        central,
+        "SELECT bool_or(confirmed_flush_lsn < pg_current_wal_lsn()) AS behind FROM pg_replication_slots WHERE slot_type = 'logical'",
+      );
+      return lag[0]?.behind === false;
+    });
+    await central.wipe(18);
+    assert.ok((await version()) >= 180000);
+    await query(set.get('hippo-east'), SEED_INSERT); // the others keep writing
+    const up = await e.stack.up({ refresh: true });
+    assert.equal(up.summary.result, 'succeeded');
+    await query(set.get('hippo-west'), SEED_INSERT);
+    await converge(178);
+    const all = await Promise.all(servers().map(rows));
+    for (const text of all) assert.equal(text, all[0], 'identical on every member');
+    const own = await query<{ n: number }>(central, 'SELECT count(*)::int AS n FROM hippo_central');
+    assert.deepEqual(
+      own,
+      [{ n: 50 }],
+      "its own partition is intact: the seed's 25 and the 25 written before",
+    );
+    assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
+  });
+});
