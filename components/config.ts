@@ -141,6 +141,11 @@ const topSchema = z.strictObject({
    * so that no replication slot is ever left untracked.
    */
   lostMembers: z.array(z.string()).default([]),
+  /**
+   * A change of a table's shape that removes something (a column, with its values; a tighter
+   * constraint) runs only when this is true: set it once no member writes or needs what goes.
+   */
+  allowDestructiveChanges: z.boolean().default(false),
 });
 
 export type RawConfig = z.input<typeof topSchema>;
@@ -194,6 +199,7 @@ export interface FederationConfig {
   monitoring: boolean;
   retainClusters: boolean;
   lostMembers: string[];
+  allowDestructiveChanges: boolean;
 }
 
 /** A config error that names the key and the fix; Pulumi prints it without a stack trace. */
@@ -318,6 +324,7 @@ export function parseFederationConfig(raw: Record<string, unknown>): FederationC
       monitoring: cfg.monitoring,
       retainClusters: cfg.retainClusters,
       lostMembers: cfg.lostMembers,
+      allowDestructiveChanges: cfg.allowDestructiveChanges,
     };
     problems.push(...nameCollisions(config));
     if (problems.length === 0) return config;

@@ -162,7 +162,13 @@ export class FederationNode extends pulumi.ComponentResource {
             primaryKey: t.spec.primaryKey,
             ownerColumn: t.spec.ownerColumn,
             defaultPartition: t.spec.defaultPartition,
+            indexes: t.spec.indexes,
+            checks: t.spec.checks,
             sql: t.sql,
+            allowDestructive: config.allowDestructiveChanges,
+            publication: plan.publication.name,
+            peers: peers.map((peer) => ({ member: peer.member.name, connection: peer.connectionArgs })),
+            syncTimeoutSeconds: config.syncTimeoutSeconds,
           },
           {
             ...parent,

@@ -112,11 +112,6 @@ const legacyNames = {
   grant: (member: string): string => `${member}-replication-grant`,
 };
 
-/** The federated tables as `schema.name` pairs (what status reports need). */
-export function federatedTables(cfg: FederationConfig): Array<{ schema: string; name: string }> {
-  return cfg.tables.map((t) => ({ schema: cfg.schema, name: t.name }));
-}
-
 function partitionPlan(cfg: FederationConfig, spec: TableSpec, member: string, owner: string): PartitionPlan {
   const partition = partitionName(spec.partitionTemplate, owner);
   const legacy = spec.name === cfg.legacyTable;

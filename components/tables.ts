@@ -8,7 +8,7 @@
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { z } from 'zod';
-import { isSqlName } from './naming';
+import { derivedName, isSqlName } from './naming';
 
 export interface ColumnSpec {
   name: string;
@@ -21,10 +21,26 @@ export interface ColumnSpec {
   defaultExpression?: string;
 }
 
+/** An index of the table (on the parent, and so on every partition). */
+export interface IndexSpec {
+  name: string;
+  columns: string[];
+  /** Unique across the table: must include the owner column (a partitioned table's rule). */
+  unique: boolean;
+}
+
+/** A CHECK constraint, its expression held to a small grammar (columns, constants, operators). */
+export interface CheckSpec {
+  name: string;
+  expression: string;
+}
+
 export interface TableSpec {
   name: string;
   columns: ColumnSpec[];
   primaryKey: string[];
+  indexes: IndexSpec[];
+  checks: CheckSpec[];
   /** The LIST partition key: the name of the member that owns the row. */
   ownerColumn: string;
   /** Each member's partition: `{member}` is the member name with '-' turned into '_'. */
@@ -43,6 +59,8 @@ export const SEED_TABLE: TableSpec = {
     { name: 'created_at', type: 'timestamptz', notNull: false },
   ],
   primaryKey: ['id'],
+  indexes: [],
+  checks: [],
   ownerColumn: 'node_name',
   partitionTemplate: '{member}',
   defaultPartition: 'hippo_default',
@@ -72,6 +90,16 @@ export const tableSpecSchema = z
     name: z.string(),
     columns: z.array(columnSchema).min(1, 'list the columns of the table'),
     primaryKey: z.array(z.string()).min(1, 'name the primary key column(s): logical replication needs it'),
+    indexes: z
+      .array(
+        z.strictObject({
+          name: z.string().optional(),
+          columns: z.array(z.string()).min(1, 'name the indexed column(s)'),
+          unique: z.boolean().default(false),
+        }),
+      )
+      .default([]),
+    checks: z.array(z.strictObject({ name: z.string(), expression: z.string() })).default([]),
     ownerColumn: z.string().default('node_name'),
     partitionTemplate: z.string().optional(),
     defaultPartition: z.string().optional(),
@@ -79,6 +107,11 @@ export const tableSpecSchema = z
   .transform((t): TableSpec => ({
     ...t,
     columns: t.columns.map((c) => ({ ...c })),
+    indexes: t.indexes.map((i) => ({
+      name: i.name ?? derivedName(`${t.name}_${i.columns.join('_')}`, 'idx'),
+      columns: i.columns,
+      unique: i.unique,
+    })),
     partitionTemplate: t.partitionTemplate ?? `${t.name}_{member}`,
     defaultPartition: t.defaultPartition ?? `${t.name}_default`,
   }));
@@ -144,7 +177,92 @@ export function validateTable(spec: TableSpec, prefix: string): string[] {
     } else if (seenKey.has(k)) problems.push(`${at(`primaryKey[${i}]`)}: "${k}" is listed twice`);
     seenKey.add(k);
   });
+  const all = new Set([...names, spec.ownerColumn]);
+  const constraintNames = new Set<string>();
+  spec.indexes.forEach((index, i) => {
+    if (!isSqlName(index.name)) problems.push(`${at(`indexes[${i}].name`)}: "${index.name}" ${SQL_NAME}`);
+    else if (constraintNames.has(index.name))
+      problems.push(`${at(`indexes[${i}].name`)}: "${index.name}" is used twice`);
+    constraintNames.add(index.name);
+    for (const c of index.columns) {
+      if (!all.has(c))
+        problems.push(`${at(`indexes[${i}].columns`)}: "${c}" is not one of the table's columns`);
+    }
+    if (index.unique && !index.columns.includes(spec.ownerColumn)) {
+      problems.push(
+        `${at(`indexes[${i}]`)}: a unique index of a partitioned table must include its partition key; add ${spec.ownerColumn} to its columns`,
+      );
+    }
+  });
+  spec.checks.forEach((check, i) => {
+    if (!isSqlName(check.name)) problems.push(`${at(`checks[${i}].name`)}: "${check.name}" ${SQL_NAME}`);
+    else if (constraintNames.has(check.name))
+      problems.push(`${at(`checks[${i}].name`)}: "${check.name}" is used twice`);
+    constraintNames.add(check.name);
+    const why = checkExpressionProblem(check.expression, all);
+    if (why !== undefined) problems.push(`${at(`checks[${i}].expression`)}: "${check.expression}" ${why}`);
+  });
   return problems;
+}
+
+const CHECK_KEYWORDS = new Set([
+  'and',
+  'or',
+  'not',
+  'is',
+  'null',
+  'true',
+  'false',
+  'in',
+  'between',
+  'like',
+  'ilike',
+]);
+const CHECK_FUNCTIONS = new Set([
+  'length',
+  'char_length',
+  'lower',
+  'upper',
+  'abs',
+  'coalesce',
+  'trim',
+  'btrim',
+  'isempty',
+  'lower_inf',
+  'upper_inf',
+]);
+const CHECK_TOKEN = /\s+|'(?:[^']|'')*'|[a-z_][a-z0-9_]*|\d+(?:\.\d+)?|<>|!=|<=|>=|::|\|\||[=<>+\-*/%(),]/iy;
+
+/**
+ * Why a CHECK expression is not one this program runs, or undefined: only the table's columns,
+ * constants ('text', numbers, true/false/null), comparison and arithmetic operators, AND/OR/NOT,
+ * IS [NOT] NULL, IN, BETWEEN, LIKE, casts to a type name, and a few immutable functions.
+ */
+export function checkExpressionProblem(expression: string, columns: Set<string>): string | undefined {
+  const tokens: string[] = [];
+  CHECK_TOKEN.lastIndex = 0;
+  while (CHECK_TOKEN.lastIndex < expression.length) {
+    const at = CHECK_TOKEN.lastIndex;
+    const match = CHECK_TOKEN.exec(expression);
+    if (match === null)
+      return `has "${expression.slice(at, at + 10)}", which a check here may not hold (columns, constants, operators)`;
+    // Unquoted names fold to lower case, as PostgreSQL folds them.
+    if (match[0].trim() !== '') tokens.push(match[0].startsWith("'") ? match[0] : match[0].toLowerCase());
+  }
+  let depth = 0;
+  for (const [i, token] of tokens.entries()) {
+    if (token === '(') depth++;
+    if (token === ')' && --depth < 0) return 'has unbalanced parentheses';
+    if (!/^[a-z_]/.test(token)) continue;
+    const afterCast = tokens[i - 1] === '::';
+    const call = tokens[i + 1] === '(';
+    if (columns.has(token) || CHECK_KEYWORDS.has(token) || afterCast) continue;
+    if (call && CHECK_FUNCTIONS.has(token)) continue;
+    return call
+      ? `calls ${token}(), which is not among the functions a check may use (${[...CHECK_FUNCTIONS].join(', ')})`
+      : `names ${token}, which is not one of the table's columns`;
+  }
+  return depth === 0 ? (tokens.length === 0 ? 'is empty' : undefined) : 'has unbalanced parentheses';
 }
 
 /** The columns as created: the owner column is added (as text) when the declaration leaves it out. */
@@ -152,22 +270,6 @@ export function effectiveColumns(spec: TableSpec): ColumnSpec[] {
   return spec.columns.some((c) => c.name === spec.ownerColumn)
     ? spec.columns
     : [...spec.columns, { name: spec.ownerColumn, type: 'text', notNull: false }];
-}
-
-/** Whether two declarations describe the same table shape. */
-export function sameShape(a: TableSpec, b: TableSpec): boolean {
-  const strip = (t: TableSpec) => ({
-    columns: effectiveColumns(t).map((c) => ({
-      name: c.name,
-      type: c.type,
-      notNull: c.notNull,
-      default: c.default,
-      defaultExpression: c.defaultExpression,
-    })),
-    primaryKey: t.primaryKey,
-    ownerColumn: t.ownerColumn,
-  });
-  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
 }
 
 /** The column definitions of `CREATE TABLE`, one per line; the owner column defaults to `member`. */

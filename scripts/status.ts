@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalWorkspace, type Stack } from '@pulumi/pulumi/automation';
 import { CONFIG_NAMESPACE, parseFederationConfig } from '../components/config';
-import { federatedTables } from '../components/plan';
 import { SSL_MODES, type SslMode } from '../components/enums';
 import type { PgConnection } from '../components/providers/connection';
 import { errorMessage } from '../components/providers/connection';
@@ -85,7 +84,8 @@ async function fromStack(name: string): Promise<{ members: MemberEndpoint[]; tab
     if (!key.startsWith(`${CONFIG_NAMESPACE}:`) || key === `${CONFIG_NAMESPACE}:passwords`) continue;
     raw[key.slice(CONFIG_NAMESPACE.length + 1)] = parseJson(value);
   }
-  const tables = federatedTables(parseFederationConfig(raw)).map((t) => ({ schema: t.schema, name: t.name }));
+  const config = parseFederationConfig(raw);
+  const tables = config.tables.map((spec) => ({ schema: config.schema, name: spec.name, spec }));
   return { members: Object.entries(connections).map(([n, connection]) => ({ name: n, connection })), tables };
 }
 

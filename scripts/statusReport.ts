@@ -12,7 +12,10 @@
  *
  * `collect` queries the servers; judging and rendering are pure.
  */
-import { escapeIdentifier } from 'pg';
+import { type Client, escapeIdentifier } from 'pg';
+import { declaredShape } from '../components/providers/federatedTable';
+import { canonicalColumns, readShape, shapeSteps } from '../components/providers/shape';
+import type { TableSpec } from '../components/tables';
 import { subscriptionName } from '../components/naming';
 import { type PgConnection, errorMessage, withClient } from '../components/providers/connection';
 
@@ -24,6 +27,8 @@ export interface MemberEndpoint {
 export interface TableRef {
   schema: string;
   name: string;
+  /** The declared shape (from the stack's config), compared with each member's table. */
+  spec?: TableSpec;
 }
 
 export interface PairStatus {
@@ -67,6 +72,8 @@ export interface MemberStatus {
   error?: string;
   /** Federated tables this reachable member does not have. */
   missingTables: string[];
+  /** Tables whose shape differs from their declaration, with how. */
+  drift: string[];
 }
 
 export interface StatusReport {
@@ -103,6 +110,7 @@ interface MemberFacts {
   slots: Map<string, SlotRow>;
   partitions: PartitionRow[];
   missingTables: string[];
+  drift: string[];
 }
 
 /**
@@ -134,6 +142,7 @@ async function facts(member: MemberEndpoint, tables: TableRef[]): Promise<Member
     );
     const partitions: PartitionRow[] = [];
     const missingTables: string[] = [];
+    const drift: string[] = [];
     for (const table of tables) {
       // Every LIST partition of the table with its one bound value: the member whose rows it holds.
       const found = await client.query<{ partition: string; schema: string; owner: string | null }>(
@@ -151,6 +160,10 @@ async function facts(member: MemberEndpoint, tables: TableRef[]): Promise<Member
       if (exists.rows[0]?.ok !== true) {
         missingTables.push(`${table.schema}.${table.name}`);
         continue;
+      }
+      if (table.spec !== undefined) {
+        const steps = await shapeDrift(client, member.name, table.schema, table.spec);
+        if (steps.length > 0) drift.push(`${table.schema}.${table.name}: up would ${steps.join('; ')}`);
       }
       for (const row of found.rows) {
         if (row.owner === null) continue; // the DEFAULT partition
@@ -173,8 +186,30 @@ async function facts(member: MemberEndpoint, tables: TableRef[]): Promise<Member
       slots: new Map(slots.rows.map((r) => [r.slot_name, r])),
       partitions,
       missingTables,
+      drift,
     };
   });
+}
+
+/** How a member's table differs from its declaration: the steps `pulumi up` would take there. */
+async function shapeDrift(
+  client: Client,
+  member: string,
+  schema: string,
+  spec: TableSpec,
+): Promise<string[]> {
+  const actual = await readShape(client, schema, spec.name);
+  if (actual === undefined) return [];
+  const declared = declaredShape({
+    member,
+    columns: spec.columns,
+    ownerColumn: spec.ownerColumn,
+    indexes: spec.indexes,
+    checks: spec.checks,
+  });
+  const canonical = { ...declared, columns: await canonicalColumns(client, declared.columns) };
+  const checks = actual.checks.map((c) => declared.checks.find((d) => d.name === c.name) ?? c);
+  return shapeSteps(schema, spec.name, { ...actual, checks }, canonical).map((step) => step.describe);
 }
 
 /** The hash of an empty partition (string_agg over no rows is NULL). */
@@ -213,13 +248,14 @@ export async function collect(
     reachable: r.facts !== undefined,
     ...(r.error !== undefined ? { error: r.error } : {}),
     missingTables: r.facts?.missingTables ?? [],
+    drift: r.facts?.drift ?? [],
   }));
   return {
     pairs,
     partitions,
     members: memberStatus,
     healthy:
-      memberStatus.every((m) => m.reachable && m.missingTables.length === 0) &&
+      memberStatus.every((m) => m.reachable && m.missingTables.length === 0 && m.drift.length === 0) &&
       pairs.every((p) => p.status === 'ok') &&
       partitions.every((p) => p.copies.every((c) => c.status === 'ok')),
   };
@@ -360,13 +396,18 @@ export function renderReport(report: StatusReport): string {
         : problems.map((c) => `${c.status.toUpperCase()}: ${c.problem ?? ''}`).join('; '),
     ];
   });
-  const memberLines = report.members
-    .filter((m) => !m.reachable || m.missingTables.length > 0)
-    .map((m) =>
-      m.reachable
-        ? `${m.name}: NO TABLE ${m.missingTables.join(', ')} (reachable; the federation is not deployed there)`
-        : `${m.name}: UNREACHABLE: ${m.error ?? ''}`,
-    );
+  const memberLines = report.members.flatMap((m) =>
+    !m.reachable
+      ? [`${m.name}: UNREACHABLE: ${m.error ?? ''}`]
+      : [
+          ...(m.missingTables.length > 0
+            ? [
+                `${m.name}: NO TABLE ${m.missingTables.join(', ')} (reachable; the federation is not deployed there)`,
+              ]
+            : []),
+          ...m.drift.map((d) => `${m.name}: DRIFT: ${d}`),
+        ],
+  );
   return [
     grid(
       ['subscriber <- publisher', 'enabled', 'worker', 'sync', 'last message', 'lag bytes', 'status'],

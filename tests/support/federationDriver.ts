@@ -156,7 +156,11 @@ export class FederationDriver {
               primaryKey: t.spec.primaryKey,
               ownerColumn: t.spec.ownerColumn,
               defaultPartition: t.spec.defaultPartition,
+              indexes: t.spec.indexes,
+              checks: t.spec.checks,
               sql: t.sql,
+              publication: m.publication.name,
+              syncTimeoutSeconds: cfg.syncTimeoutSeconds,
             });
             this.tables.add(t.resourceName);
           }),

@@ -396,6 +396,7 @@ describe('stack config', function () {
       partitionTemplate: defaults.tables[0]?.partitionTemplate,
       defaultPartition: defaults.tables[0]?.defaultPartition,
       lostMembers: defaults.lostMembers,
+      allowDestructiveChanges: defaults.allowDestructiveChanges,
       maxMembers: defaults.maxMembers,
       syncTimeoutSeconds: defaults.syncTimeoutSeconds,
       partitionDeletion: defaults.partitionDeletion,
