@@ -24,9 +24,14 @@ import {
 import { renderSqlFile } from './sql';
 import { type TableSpec, columnsSql, primaryKeySql } from './tables';
 
+/** What a FederatedTable declares of its table's shape. */
+export type TableShapeInputs = Pick<TableSpec, 'columns' | 'primaryKey' | 'ownerColumn' | 'defaultPartition' | 'indexes' | 'checks'>;
+
 export interface TablePlan {
   member: string;
   spec: TableSpec;
+  /** The shape its FederatedTable declares. */
+  shape: TableShapeInputs;
   schema: string;
   resourceName: string;
   aliases: string[];
@@ -152,6 +157,14 @@ function tablePlan(cfg: FederationConfig, spec: TableSpec, member: string): Tabl
   return {
     member,
     spec,
+    shape: {
+      columns: spec.columns,
+      primaryKey: spec.primaryKey,
+      ownerColumn: spec.ownerColumn,
+      defaultPartition: spec.defaultPartition,
+      indexes: spec.indexes,
+      checks: spec.checks,
+    },
     schema: cfg.schema,
     resourceName: resourceNames.table(member, spec.name),
     aliases: spec.name === cfg.legacyTable ? [legacyNames.table(member)] : [],

@@ -21,7 +21,7 @@ import {
 } from '../postgresCluster';
 import { SCRAM_SALT_BYTES, scramSha256Verifier } from '../scram';
 import { adminConnectionArgs, readCaFile } from '../endpoints';
-import type { ProvisionArgs, ProvisionedServer, ServerKind } from './kind';
+import { KIND_KEYS, type ProvisionArgs, type ProvisionedServer, type ServerKind } from './kind';
 
 /** The namespace CA Secret PGO creates (key `root.crt`). */
 export const PGO_ROOT_CA_SECRET = 'pgo-root-cacert';
@@ -59,17 +59,8 @@ function k8sProviderFor(args: ProvisionArgs): k8s.Provider | undefined {
 }
 
 export const pgoKind: ServerKind = {
-  ownKeys: [
-    'namespace',
-    'kubeContext',
-    'postgresImage',
-    'exporterImage',
-    'pgbackrestImage',
-    'dataStorage',
-    'backupStorage',
-    'passwordRotation',
-    'postgresVersion',
-  ],
+  // Every kind-specific key is a PGO key so far.
+  ownKeys: KIND_KEYS,
 
   validate() {
     return [];

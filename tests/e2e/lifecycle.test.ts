@@ -5,57 +5,19 @@
  * admin password changed, hippo-south removed, destroy.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import {
-  GENERATED_SECRETS,
-  ServerSet,
-  TEST_PASSWORD,
-  type TestServer,
-  query,
-  waitFor,
-} from '../support/embeddedServers';
+import { GENERATED_SECRETS, ServerSet, TEST_PASSWORD, query } from '../support/embeddedServers';
+import { SEED_INSERT, converge, countRows, externalMember } from '../support/convergence';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
-const SEED_INSERT = readFileSync(path.join(__dirname, '..', '..', 'sql', 'seed', 'insert.sql'), 'utf8');
 const SEED = ['hippo-east', 'hippo-central', 'hippo-west'];
-
-/** Every row of the federated table, as text, in id order: what "identical on every member" compares. */
-async function rowsOf(server: TestServer): Promise<string> {
-  const rows = await query(
-    server,
-    `SELECT id, node_name, value::text AS value, created_at::text AS created_at FROM hippos ORDER BY id`,
-  );
-  return JSON.stringify(rows);
-}
-
-async function count(server: TestServer): Promise<number> {
-  return Number((await query<{ n: string }>(server, 'SELECT count(*) AS n FROM hippos'))[0]?.n);
-}
-
-async function identical(servers: TestServer[], rows: number): Promise<void> {
-  await waitFor(`${rows} rows on ${servers.map((s) => s.name).join(', ')}`, async () =>
-    (await Promise.all(servers.map(count))).every((n) => n === rows),
-  );
-  const all = await Promise.all(servers.map(rowsOf));
-  for (const [i, text] of all.entries())
-    assert.equal(text, all[0], `${servers[i]?.name} holds the same rows`);
-}
 
 describe('the federation through the real Pulumi engine', function () {
   this.timeout(15 * 60_000);
   let set: ServerSet;
   let e: EngineStack;
-  const member = (s: TestServer) => ({
-    name: s.name,
-    kind: 'external',
-    host: '127.0.0.1',
-    port: s.port,
-    sslmode: 'disable',
-  });
   const servers = (names: string[]) => names.map((n) => set.get(n));
   const membersConfig = (names: string[]) => ({
-    'pg-federation:members': servers(names).map(member),
+    'pg-federation:members': servers(names).map((s) => externalMember(s)),
     'pg-federation:syncTimeoutSeconds': 120,
   });
 
@@ -75,7 +37,7 @@ describe('the federation through the real Pulumi engine', function () {
     assert.equal(up.summary.result, 'succeeded');
     assert.deepEqual(changes(up.summary.resourceChanges), { create: 44 });
     for (const s of servers(SEED)) await query(s, SEED_INSERT);
-    await identical(servers(SEED), 75);
+    await converge(servers(SEED), 75);
   });
 
   it('a second preview and a refresh find nothing to change', async function () {
@@ -97,9 +59,9 @@ describe('the federation through the real Pulumi engine', function () {
     const up = await e.stack.up();
     assert.deepEqual(changes(up.summary.resourceChanges), { create: 22 });
     const south = set.get('hippo-south');
-    assert.equal(await count(south), 75, 'the initial copies finished before up returned');
+    assert.equal(await countRows(south), 75, 'the initial copies finished before up returned');
     await query(south, SEED_INSERT);
-    await identical(servers([...SEED, 'hippo-south']), 100);
+    await converge(servers([...SEED, 'hippo-south']), 100);
     assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
   });
 
@@ -116,7 +78,7 @@ describe('the federation through the real Pulumi engine', function () {
     const up = await e.stack.up();
     assert.deepEqual(Object.keys(changes(up.summary.resourceChanges)), ['update']);
     await query(east, SEED_INSERT);
-    await identical(servers([...SEED, 'hippo-south']), 125);
+    await converge(servers([...SEED, 'hippo-south']), 125);
     assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
   });
 
@@ -136,14 +98,14 @@ describe('the federation through the real Pulumi engine', function () {
       // Its rows: kept as a detached table hippo_south wherever they were.
       const kept = await query<{ n: string; parent: string | null }>(
         s,
-        `SELECT (SELECT count(*) FROM hippo_south)::text AS n,
+        `SELECT (SELECT countRows(*) FROM hippo_south)::text AS n,
                 (SELECT inhparent::regclass::text FROM pg_inherits WHERE inhrelid = 'hippo_south'::regclass) AS parent`,
       );
       assert.deepEqual(kept, [{ n: '25', parent: null }], `${s.name} keeps hippo-south's 25 rows, detached`);
     }
     assert.deepEqual(await query(set.get('hippo-south'), 'SELECT subname FROM pg_subscription'), []);
     await query(set.get('hippo-central'), SEED_INSERT);
-    await identical(servers(SEED), 125);
+    await converge(servers(SEED), 125);
   });
 
   it('the state holds no password or conninfo in plain text', async function () {

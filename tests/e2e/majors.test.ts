@@ -4,13 +4,10 @@
  * identical, and each subscription uses what both of its ends offer.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { PROJECT_ROOT } from '../../scripts/workspace';
+import { SEED_INSERT } from '../support/convergence';
 import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
-const SEED_INSERT = readFileSync(path.join(PROJECT_ROOT, 'sql', 'seed', 'insert.sql'), 'utf8');
 const MAJORS: Record<string, number> = {
   'hippo-east': 14,
   'hippo-central': 16,

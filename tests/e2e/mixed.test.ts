@@ -4,10 +4,10 @@
  * one stack; the seed's rows converge on all three.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from '../../scripts/workspace';
+import { SEED_INSERT, externalMember, pgoMember } from '../support/convergence';
 import {
   GENERATED_SECRETS,
   ServerSet,
@@ -20,7 +20,6 @@ import { EngineStack, requireEngine, requireTool } from '../support/engine';
 import { KubeApiServer, kubeUnavailable, writeKubeconfig } from '../support/kube';
 import { PgoStandIn } from '../support/pgoStandIn';
 
-const SEED_INSERT = readFileSync(path.join(PROJECT_ROOT, 'sql', 'seed', 'insert.sql'), 'utf8');
 const GROUP = '/apis/postgres-operator.crunchydata.com/v1beta1';
 
 describe('a PGO member in each of two Kubernetes clusters and an external member, in one stack', function () {
@@ -45,33 +44,14 @@ describe('a PGO member in each of two Kubernetes clusters and an external member
     for (const s of standIns) await s.start();
     const kubeconfig = path.join(dir, 'kubeconfig');
     writeKubeconfig(kubeconfig, apis);
-    const endpoint = (s: TestServer) => ({
-      host: '127.0.0.1',
-      port: s.port,
-      sslmode: 'disable',
-      replicationHost: '127.0.0.1',
-      replicationPort: s.port,
-      replicationSslmode: 'disable',
-    });
     e = await EngineStack.create(
       'mixed',
       {
         'pg-federation:monitoring': false,
         'pg-federation:members': [
-          { name: 'hippo-east', kubeContext: 'kube-a', ...endpoint(set.get('hippo-east')) },
-          {
-            name: 'hippo-west',
-            kubeContext: 'kube-b',
-            namespace: 'west',
-            ...endpoint(set.get('hippo-west')),
-          },
-          {
-            name: 'laptop',
-            kind: 'external',
-            host: '127.0.0.1',
-            port: set.get('laptop').port,
-            sslmode: 'disable',
-          },
+          pgoMember(set.get('hippo-east'), { kubeContext: 'kube-a' }),
+          pgoMember(set.get('hippo-west'), { kubeContext: 'kube-b', namespace: 'west' }),
+          externalMember(set.get('laptop')),
         ],
       },
       { KUBECONFIG: kubeconfig },

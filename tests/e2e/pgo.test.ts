@@ -4,47 +4,16 @@
  * cluster's primary by an embedded PostgreSQL server (members' host/port point at it; no TLS here).
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { PROJECT_ROOT } from '../../scripts/workspace';
-import { GENERATED_SECRETS, ServerSet, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { SEED_INSERT, converge, countRows, pgoMember } from '../support/convergence';
+import { GENERATED_SECRETS, ServerSet, query } from '../support/embeddedServers';
 import { EngineStack, changes, requireEngine, requireTool } from '../support/engine';
 import { KubeApiServer, type KubeObject, kubeUnavailable, writeKubeconfig } from '../support/kube';
 import { PgoStandIn } from '../support/pgoStandIn';
 
-const SEED_INSERT = readFileSync(path.join(PROJECT_ROOT, 'sql', 'seed', 'insert.sql'), 'utf8');
 const GROUP = '/apis/postgres-operator.crunchydata.com/v1beta1';
-
-async function count(server: TestServer): Promise<number> {
-  return Number((await query<{ n: string }>(server, 'SELECT count(*) AS n FROM hippos'))[0]?.n);
-}
-
-async function converge(servers: TestServer[], rows: number): Promise<void> {
-  await waitFor(`${rows} rows on every member`, async () =>
-    (await Promise.all(servers.map(count))).every((n) => n === rows),
-  );
-  const texts = await Promise.all(
-    servers.map(async (s) =>
-      JSON.stringify(await query(s, 'SELECT id, node_name, value::text FROM hippos ORDER BY id')),
-    ),
-  );
-  for (const text of texts) assert.equal(text, texts[0]);
-}
-
-/** A PGO member whose primary is an embedded server (no TLS, no pgnodemx: monitoring is off). */
-function pgoMember(s: TestServer, extra: Record<string, unknown> = {}) {
-  return {
-    name: s.name,
-    host: '127.0.0.1',
-    port: s.port,
-    sslmode: 'disable',
-    replicationHost: '127.0.0.1',
-    replicationPort: s.port,
-    replicationSslmode: 'disable',
-    ...extra,
-  };
-}
 
 describe('PGO members on a real Kubernetes API server (PGO played by a stand-in)', function () {
   this.timeout(15 * 60_000);
@@ -134,7 +103,7 @@ describe('PGO members on a real Kubernetes API server (PGO played by a stand-in)
     const up = await e.stack.up();
     assert.deepEqual(Object.keys(changes(up.summary.resourceChanges)), ['create']);
     await learnPasswords();
-    assert.equal(await count(set.get('hippo-south')), 75);
+    assert.equal(await countRows(set.get('hippo-south')), 75);
     await query(set.get('hippo-south'), SEED_INSERT);
     await converge(servers(NAMES), 100);
     assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
@@ -184,7 +153,7 @@ describe('PGO members on a real Kubernetes API server (PGO played by a stand-in)
     // Its 25 rows left the table with their partition, kept detached as table hippo_south.
     await query(set.get('hippo-west'), SEED_INSERT);
     await converge(servers(NAMES.slice(0, 3)), 125);
-    assert.deepEqual(await query(set.get('hippo-east'), 'SELECT count(*)::int AS n FROM hippo_south'), [
+    assert.deepEqual(await query(set.get('hippo-east'), 'SELECT countRows(*)::int AS n FROM hippo_south'), [
       { n: 25 },
     ]);
   });

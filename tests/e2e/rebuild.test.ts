@@ -7,37 +7,20 @@
  * from PostgreSQL 16 to a new PostgreSQL 18 server at its endpoint while the others keep writing.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { PROJECT_ROOT } from '../../scripts/workspace';
+import { SEED_INSERT, converge as convergeOn, countRows, rowsText } from '../support/convergence';
 import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
-const SEED_INSERT = readFileSync(path.join(PROJECT_ROOT, 'sql', 'seed', 'insert.sql'), 'utf8');
 const NAMES = ['hippo-east', 'hippo-central', 'hippo-west'];
-
-async function rows(server: TestServer): Promise<string> {
-  return JSON.stringify(
-    await query(
-      server,
-      'SELECT id, node_name, value::text AS value, created_at::text AS at FROM hippos ORDER BY id',
-    ),
-  );
-}
 
 describe('a member rebuilt from its peers after its disk is lost, through the real engine', function () {
   this.timeout(10 * 60_000);
   let set: ServerSet;
   let e: EngineStack;
   const servers = () => NAMES.map((n) => set.get(n));
-  const count = async (s: TestServer) =>
-    Number((await query<{ n: string }>(s, 'SELECT count(*) AS n FROM hippos'))[0]?.n);
-  const converge = (n: number) =>
-    waitFor(
-      `${n} rows everywhere`,
-      async () => (await Promise.all(servers().map(count))).every((c) => c === n),
-      60_000,
-    );
+  const count = (s: TestServer) => countRows(s);
+  const rows = (s: TestServer) => rowsText(s);
+  const converge = (n: number) => convergeOn(servers(), n);
 
   before(async function () {
     requireEngine(this);

@@ -5,15 +5,12 @@
  * as a member's are).
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { SEED_TABLE } from '../../components/tables';
-import { PROJECT_ROOT } from '../../scripts/workspace';
-import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { SEED_INSERT, converge } from '../support/convergence';
+import { ServerSet, TEST_PASSWORD, query } from '../support/embeddedServers';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
 const MEMBERS = ['hippo-east', 'hippo-central', 'hippo-west', 'hippo-south'];
-const SEED_INSERT = readFileSync(path.join(PROJECT_ROOT, 'sql', 'seed', 'insert.sql'), 'utf8');
 
 const ORDERS = {
   name: 'orders',
@@ -35,20 +32,6 @@ const EVENTS = {
   primaryKey: ['id'],
   ownerColumn: 'origin',
 };
-
-async function rowsOf(server: TestServer, table: string, order: string): Promise<string> {
-  return JSON.stringify(await query(server, `SELECT * FROM ${table} ORDER BY ${order}`));
-}
-
-async function converge(servers: TestServer[], table: string, order: string, rows: number): Promise<void> {
-  const count = async (s: TestServer) =>
-    Number((await query<{ n: string }>(s, `SELECT count(*) AS n FROM ${table}`))[0]?.n);
-  await waitFor(`${rows} rows of ${table} everywhere`, async () =>
-    (await Promise.all(servers.map(count))).every((n) => n === rows),
-  );
-  const all = await Promise.all(servers.map((s) => rowsOf(s, table, order)));
-  for (const [i, text] of all.entries()) assert.equal(text, all[0], `${servers[i]?.name}'s ${table}`);
-}
 
 describe('several federated tables through the real engine', function () {
   this.timeout(15 * 60_000);
@@ -89,8 +72,8 @@ describe('several federated tables through the real engine', function () {
         `INSERT INTO orders (region, order_id, amount) SELECT 'eu', n, n * 1.5 FROM generate_series(${i * 100 + 1}, ${i * 100 + 25}) n`,
       );
     }
-    await converge(servers(), 'hippos', 'id', 100);
-    await converge(servers(), 'orders', 'region, order_id', 100);
+    await converge(servers(), 100, { table: 'hippos', order: 'id' });
+    await converge(servers(), 100, { table: 'orders', order: 'region, order_id' });
     const perOwner = await query(
       set.get('hippo-west'),
       'SELECT node_name, count(*)::int AS n FROM orders GROUP BY 1 ORDER BY 1',
@@ -124,7 +107,7 @@ describe('several federated tables through the real engine', function () {
         s,
         `INSERT INTO events (kind, tags) SELECT 'tick', ARRAY['a', 'b'] FROM generate_series(1, 10)`,
       );
-    await converge(servers(), 'events', 'id', 40);
+    await converge(servers(), 40, { table: 'events', order: 'id' });
     assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
   });
 
@@ -142,6 +125,6 @@ describe('several federated tables through the real engine', function () {
       assert.equal(Number(kept[0]?.n), 100, `${s.name} keeps every order`);
     }
     await query(set.get('hippo-south'), SEED_INSERT);
-    await converge(servers(), 'hippos', 'id', 125);
+    await converge(servers(), 125, { table: 'hippos', order: 'id' });
   });
 });

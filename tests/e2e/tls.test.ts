@@ -10,12 +10,11 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { clientConfig } from '../../components/providers/connection';
-import { PROJECT_ROOT } from '../../scripts/workspace';
-import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { SEED_INSERT, converge as convergeOn } from '../support/convergence';
+import { ServerSet, TEST_PASSWORD, query } from '../support/embeddedServers';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 import { LocalCa, caBundle } from '../../scripts/certificates';
 
-const SEED_INSERT = readFileSync(path.join(PROJECT_ROOT, 'sql', 'seed', 'insert.sql'), 'utf8');
 const NAMES = ['hippo-east', 'hippo-central', 'hippo-west', 'hippo-south'];
 
 describe('the federation over TLS only (verify-full everywhere), through the real engine', function () {
@@ -37,14 +36,7 @@ describe('the federation over TLS only (verify-full everywhere), through the rea
       replicationSslrootcert: caFile,
     })),
   });
-  const count = async (s: TestServer) =>
-    Number((await query<{ n: string }>(s, 'SELECT count(*) AS n FROM hippos'))[0]?.n);
-  const converge = (names: string[], rows: number) =>
-    waitFor(
-      `${rows} rows on ${names.join(', ')}`,
-      async () => (await Promise.all(servers(names).map(count))).every((n) => n === rows),
-      60_000,
-    );
+  const converge = (names: string[], rows: number) => convergeOn(servers(names), rows);
 
   before(async function () {
     requireEngine(this);

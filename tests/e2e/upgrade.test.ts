@@ -7,16 +7,16 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../../scripts/workspace';
+import { SEED_INSERT } from '../support/convergence';
 import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
 /** The last release before tables, plans and kinds. */
 const PREVIOUS_RELEASE = '0bb16a9';
-const SEED_INSERT = readFileSync(path.join(PROJECT_ROOT, 'sql', 'seed', 'insert.sql'), 'utf8');
 
 function git(args: string[]) {
   return spawnSync('git', ['-C', PROJECT_ROOT, ...args], { encoding: 'utf8' });

@@ -22,13 +22,13 @@
  *
  * What only a real PGO can show is not played: pods, TLS certificates, pgnodemx, backups, failover.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, escapeLiteral } from 'pg';
 import { scramSha256Verifier } from '../../components/scram';
+import { LocalCa } from '../../scripts/certificates';
 import { clientConfig } from '../../components/providers/connection';
 import { GENERATED_SECRETS, type TestServer, query } from './embeddedServers';
 import type { KubeApiServer, KubeObject } from './kube';
@@ -47,36 +47,12 @@ const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const unb64 = (text: string | undefined) =>
   text === undefined ? '' : Buffer.from(text, 'base64').toString('utf8');
 
-/** A self-signed CA, as PGO's root certificate. */
+/** A CA, as PGO's root certificate: its certificate and key (scripts/certificates.ts makes it). */
 function rootCertificate(): { crt: string; key: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'pg-federation-pgo-ca-'));
   try {
-    const made = spawnSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=postgres-operator-ca',
-        '-keyout',
-        path.join(dir, 'key'),
-        '-out',
-        path.join(dir, 'crt'),
-      ],
-      { encoding: 'utf8' },
-    );
-    if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
-    return {
-      crt: readFileSync(path.join(dir, 'crt'), 'utf8'),
-      key: readFileSync(path.join(dir, 'key'), 'utf8'),
-    };
+    const ca = LocalCa.make(dir, 'postgres-operator-ca');
+    return { crt: ca.pem, key: readFileSync(path.join(dir, 'ca.key'), 'utf8') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
