@@ -28,9 +28,10 @@ describe('a PGO member in each of two Kubernetes clusters and an external member
   let apis: KubeApiServer[] = [];
   let standIns: PgoStandIn[] = [];
   let e: EngineStack;
-  const dir = mkdtempSync(path.join(tmpdir(), 'pg-federation-mixed-'));
+  let dir = '';
 
   before(async function () {
+    dir = mkdtempSync(path.join(tmpdir(), 'pg-federation-mixed-'));
     requireEngine(this);
     const why = kubeUnavailable();
     requireTool(this, why === undefined, why ?? '');
@@ -64,7 +65,7 @@ describe('a PGO member in each of two Kubernetes clusters and an external member
     for (const s of standIns) await s.stop();
     for (const a of apis) await a.stop();
     await set?.stopAll();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   it("each PostgresCluster lands in its own cluster; the seed's 75 rows converge on all three members", async function () {

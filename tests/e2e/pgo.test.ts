@@ -22,7 +22,7 @@ describe('PGO members on a real Kubernetes API server (PGO played by a stand-in)
   let api: KubeApiServer;
   let pgo: PgoStandIn;
   let e: EngineStack;
-  const dir = mkdtempSync(path.join(tmpdir(), 'pg-federation-pgo-'));
+  let dir = '';
   const servers = (names: string[]) => names.map((n) => set.get(n));
   let rotation: Record<string, string> = {};
   const config = (names: string[]) => ({
@@ -41,6 +41,7 @@ describe('PGO members on a real Kubernetes API server (PGO played by a stand-in)
   }
 
   before(async function () {
+    dir = mkdtempSync(path.join(tmpdir(), 'pg-federation-pgo-'));
     requireEngine(this);
     const why = kubeUnavailable();
     requireTool(this, why === undefined, why ?? '');
@@ -57,7 +58,7 @@ describe('PGO members on a real Kubernetes API server (PGO played by a stand-in)
     await pgo?.stop();
     await api?.stop();
     await set?.stopAll();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   it("up creates the seed's three PostgresClusters, their Secrets patched first; the verifier we compute is the password PostgreSQL takes", async function () {

@@ -29,14 +29,15 @@ function prPreview(e: EngineStack, out: string, env: Record<string, string> = {}
 
 describe('the pull-request preview (scripts/pr-preview.sh) through the real engine', function () {
   this.timeout(10 * 60_000);
-  const out = mkdtempSync(path.join(tmpdir(), 'pg-federation-pr-preview-'));
+  let out = '';
   const stacks: EngineStack[] = [];
   before(function () {
+    out = mkdtempSync(path.join(tmpdir(), 'pg-federation-pr-preview-'));
     requireEngine(this);
   });
   after(async function () {
     for (const s of stacks) await s.remove();
-    rmSync(out, { recursive: true, force: true });
+    if (out !== '') rmSync(out, { recursive: true, force: true });
   });
 
   it('a new local stack previews 44 creates; with hippo-south, 66 creates and nothing else', async function () {

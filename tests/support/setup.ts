@@ -7,11 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-const caDir = mkdtempSync(path.join(tmpdir(), 'pg-federation-test-ca-'));
-process.env.PG_FEDERATION_CA_DIR = caDir;
+let caDir: string | undefined;
 
 export const mochaHooks = {
+  beforeAll(): void {
+    caDir = mkdtempSync(path.join(tmpdir(), 'pg-federation-test-ca-'));
+    process.env.PG_FEDERATION_CA_DIR = caDir;
+  },
   afterAll(): void {
-    rmSync(caDir, { recursive: true, force: true });
+    if (caDir !== undefined) rmSync(caDir, { recursive: true, force: true });
   },
 };
