@@ -25,7 +25,10 @@ import { renderSqlFile } from './sql';
 import { type TableSpec, columnsSql, primaryKeySql } from './tables';
 
 /** What a FederatedTable declares of its table's shape. */
-export type TableShapeInputs = Pick<TableSpec, 'columns' | 'primaryKey' | 'ownerColumn' | 'defaultPartition' | 'indexes' | 'checks'>;
+export type TableShapeInputs = Pick<
+  TableSpec,
+  'columns' | 'primaryKey' | 'ownerColumn' | 'defaultPartition' | 'indexes' | 'checks'
+>;
 
 export interface TablePlan {
   member: string;

@@ -334,23 +334,29 @@ async function dropColumns(client: Client, inputs: FederatedTableInputs, drops: 
   // Every other member stops sending them too, and this member has applied all it sent before.
   const deadline = Date.now() + (inputs.syncTimeoutSeconds ?? 300) * 1000;
   const slotHere = `sub_${inputs.member.replace(/-/g, '_')}`;
+  const slot = `${slotHere}_`;
   for (const peer of inputs.peers ?? []) {
+    // The position on the peer after which it no longer sends the columns; then this member's
+    // subscription to it must have applied up to there. Writes go on meanwhile.
+    let target: string | undefined;
     for (;;) {
       const ready = await withClient(peer.member, peer.connection, async (pc) => {
-        const sending = await pc.query<{ n: string }>(
-          `SELECT count(*) AS n FROM pg_publication_tables t
-            WHERE t.schemaname = $1 AND t.tablename IN (SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                                                          WHERE i.inhparent = to_regclass($2))
-              AND (t.attnames IS NULL OR t.attnames && $3::name[])`,
-          [inputs.schema, qualified(inputs.schema, inputs.table), drops],
+        if (target === undefined) {
+          const sending = await pc.query<{ n: string }>(
+            `SELECT count(*) AS n FROM pg_publication_tables t
+              WHERE t.schemaname = $1 AND t.tablename IN (SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                                                            WHERE i.inhparent = to_regclass($2))
+                AND (t.attnames IS NULL OR t.attnames && $3::name[])`,
+            [inputs.schema, qualified(inputs.schema, inputs.table), drops],
+          );
+          if (Number(sending.rows[0]?.n ?? 0) > 0) return false;
+          target = (await pc.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]?.lsn;
+        }
+        const applied = await pc.query<{ done: boolean }>(
+          'SELECT confirmed_flush_lsn >= $2::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $1',
+          [`${slot}${peer.member.replace(/-/g, '_')}`, target],
         );
-        if (Number(sending.rows[0]?.n ?? 0) > 0) return false;
-        const behind = await pc.query<{ behind: boolean }>(
-          `SELECT bool_or(confirmed_flush_lsn < pg_current_wal_lsn()) AS behind FROM pg_replication_slots
-            WHERE slot_name = $1 || '_' || $2`,
-          [slotHere, peer.member.replace(/-/g, '_')],
-        );
-        return behind.rows[0]?.behind !== true;
+        return applied.rows[0]?.done !== false;
       });
       if (ready) break;
       if (Date.now() > deadline) {
