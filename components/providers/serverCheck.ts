@@ -26,6 +26,11 @@ export type ServerCheckOutputs = ServerCheckInputs & {
   serverVersion: string;
   /** The largest mesh the server's settings allow: growing up to it needs no new check. */
   supportsMembers: number;
+  /**
+   * Which server this is: pg_control_system()'s system_identifier, set by initdb and kept by
+   * physical standbys (so a failover keeps it). Absent in the state of older versions.
+   */
+  systemIdentifier?: string;
 };
 
 export interface ServerFacts {
@@ -33,6 +38,7 @@ export interface ServerFacts {
   superuser: boolean;
   serverVersionNum: number;
   serverVersion: string;
+  systemIdentifier: string;
 }
 
 async function serverFacts(client: Client): Promise<ServerFacts> {
@@ -54,8 +60,17 @@ async function serverFacts(client: Client): Promise<ServerFacts> {
   const role = await client.query<{ rolsuper: boolean }>(
     'SELECT rolsuper FROM pg_roles WHERE rolname = current_user',
   );
+  // A role that may not read it (not a superuser: reported below) leaves it unknown.
+  const readable = await client.query<{ ok: boolean }>(
+    "SELECT has_function_privilege('pg_control_system()', 'EXECUTE') AS ok",
+  );
+  const control =
+    readable.rows[0]?.ok === true
+      ? await client.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()')
+      : { rows: [] };
   return {
     settings,
+    systemIdentifier: control.rows[0]?.id ?? 'unknown',
     superuser: role.rows[0]?.rolsuper === true,
     serverVersionNum: Number(settings.server_version_num ?? 0),
     serverVersion: settings.server_version ?? 'unknown',
@@ -114,19 +129,59 @@ export function unmetRequirements(
   return problems;
 }
 
-async function check(
-  inputs: ServerCheckInputs,
-): Promise<Pick<ServerCheckOutputs, 'serverVersion' | 'supportsMembers'>> {
-  const facts = await explained(`preflight of member "${inputs.member}"`, [inputs.connection.password], () =>
+const endpoint = (c: PgConnection): string => `${c.host}:${c.port}/${c.database}`;
+
+/**
+ * An endpoint edited to reach another server: refused before anything is changed there. The
+ * member's objects (its @pulumi/postgresql resources, partitions, subscriptions, the slots its peers
+ * feed) live on the server it had; pointing it elsewhere would leave them behind with nothing
+ * reporting it. The same server under another name (a DNS name, an address, a failover to a
+ * physical standby) keeps its system identifier and passes.
+ */
+export function movedServer(
+  olds: Pick<ServerCheckOutputs, 'member' | 'connection' | 'systemIdentifier'>,
+  news: Pick<ServerCheckInputs, 'connection'>,
+  found: string,
+): string | undefined {
+  const before = olds.systemIdentifier;
+  if (before === undefined || before === 'unknown' || found === 'unknown' || before === found)
+    return undefined;
+  if (endpoint(olds.connection) === endpoint(news.connection)) return undefined;
+  return (
+    `member "${olds.member}": its endpoint changed from ${endpoint(olds.connection)} to ${endpoint(news.connection)}, ` +
+    `which is another server (system identifier ${found}, was ${before}). Nothing was changed. A member's ` +
+    `tables, partitions, publication, role and the slots its peers read live on its server, so moving it ` +
+    `to another server by editing its endpoint would leave them behind. Either revert the edit, or keep ` +
+    `the endpoint and put the new server behind it (the same host and port, or the DNS name moved) and run ` +
+    `\`pulumi up --refresh\`: the member is rebuilt there from its peers (README: "Rebuild a lost member, ` +
+    `or upgrade one to a newer major")`
+  );
+}
+
+async function readFacts(inputs: Pick<ServerCheckInputs, 'member' | 'connection'>): Promise<ServerFacts> {
+  return explained(`preflight of member "${inputs.member}"`, [inputs.connection.password], () =>
     withClient(inputs.member, inputs.connection, serverFacts),
   );
+}
+
+async function check(
+  inputs: ServerCheckInputs,
+  olds?: ServerCheckOutputs,
+): Promise<Pick<ServerCheckOutputs, 'serverVersion' | 'supportsMembers' | 'systemIdentifier'>> {
+  const facts = await readFacts(inputs);
+  const moved = olds !== undefined ? movedServer(olds, inputs, facts.systemIdentifier) : undefined;
+  if (moved !== undefined) throw new Error(moved);
   const problems = unmetRequirements(facts, inputs);
   if (problems.length > 0) {
     throw new Error(
       `member "${inputs.member}" cannot join the federation yet:\n  - ${problems.join('\n  - ')}`,
     );
   }
-  return { serverVersion: facts.serverVersion, supportsMembers: supportedMembers(facts) };
+  return {
+    serverVersion: facts.serverVersion,
+    supportsMembers: supportedMembers(facts),
+    systemIdentifier: facts.systemIdentifier,
+  };
 }
 
 export const serverCheckProvider = {
@@ -144,8 +199,19 @@ export const serverCheckProvider = {
     return { id: `${inputs.member}/preflight`, outs: { ...inputs, ...(await check(inputs)) } };
   },
 
-  async update(_id: string, _olds: ServerCheckOutputs, news: ServerCheckInputs) {
-    return { outs: { ...news, ...(await check(news)) } };
+  async read(id: string, props?: ServerCheckOutputs) {
+    // A refresh records which server answers at the endpoint now (a rebuilt one is another server).
+    // An unreachable server leaves the record as it was: the other resources' reads report it.
+    if (props === undefined) return { id, props };
+    try {
+      return { id, props: { ...props, systemIdentifier: (await readFacts(props)).systemIdentifier } };
+    } catch {
+      return { id, props };
+    }
+  },
+
+  async update(_id: string, olds: ServerCheckOutputs, news: ServerCheckInputs) {
+    return { outs: { ...news, ...(await check(news, olds)) } };
   },
 
   async delete() {

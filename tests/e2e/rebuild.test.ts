@@ -21,6 +21,14 @@ describe('a member rebuilt from its peers after its disk is lost, through the re
   const count = (s: TestServer) => countRows(s);
   const rows = (s: TestServer) => rowsText(s);
   const converge = (n: number) => convergeOn(servers(), n);
+  const members = (ports: Record<string, number> = {}) =>
+    servers().map((s) => ({
+      name: s.name,
+      kind: 'external',
+      host: '127.0.0.1',
+      port: ports[s.name] ?? s.port,
+      sslmode: 'disable',
+    }));
 
   before(async function () {
     requireEngine(this);
@@ -28,13 +36,7 @@ describe('a member rebuilt from its peers after its disk is lost, through the re
     for (const name of NAMES) await set.add(name, name === 'hippo-central' ? { major: 16 } : {});
     e = await EngineStack.create('rebuild', {
       'pg-federation:syncTimeoutSeconds': 120,
-      'pg-federation:members': servers().map((s) => ({
-        name: s.name,
-        kind: 'external',
-        host: '127.0.0.1',
-        port: s.port,
-        sslmode: 'disable',
-      })),
+      'pg-federation:members': members(),
     });
     for (const n of NAMES) await e.setSecret(`passwords["${n}"]`, TEST_PASSWORD);
     await e.stack.up();
@@ -111,6 +113,32 @@ describe('a member rebuilt from its peers after its disk is lost, through the re
       [{ n: 50 }],
       "its own partition is intact: the seed's 25 and the 25 written before",
     );
+    assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
+  });
+
+  it('refuses a member pointed at another server by a port edit, before anything changes anywhere', async function () {
+    const central = set.get('hippo-central');
+    const elsewhere = await set.add('hippo-elsewhere');
+    const slotsBefore = await query(central, 'SELECT slot_name FROM pg_replication_slots ORDER BY 1');
+    await e.editConfig({ 'pg-federation:members': members({ 'hippo-central': elsewhere.port }) });
+    const output: string[] = [];
+    await assert.rejects(e.stack.up({ onOutput: (o) => output.push(o) }));
+    assert.match(
+      output.join(''),
+      new RegExp(
+        `member "hippo-central": its endpoint changed from 127\\.0\\.0\\.1:${central.port}/postgres to ` +
+          `127\\.0\\.0\\.1:${elsewhere.port}/postgres, which is another server`,
+      ),
+    );
+    // Nothing reached the other server, and the federation runs on as it was.
+    assert.equal((await query(elsewhere, "SELECT to_regclass('hippos') AS t"))[0]?.t, null);
+    assert.deepEqual(
+      await query(central, 'SELECT slot_name FROM pg_replication_slots ORDER BY 1'),
+      slotsBefore,
+    );
+    await query(central, SEED_INSERT);
+    await converge(203);
+    await e.editConfig({ 'pg-federation:members': members() });
     assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
   });
 });

@@ -15,6 +15,7 @@ describe(`preflight of external members on embedded PostgreSQL ${MAJOR}`, functi
       set.add('no-logical', { settings: { wal_level: 'replica' } }),
       set.add('few-slots', { settings: { max_replication_slots: 2 } }),
       set.add('ready', { capacity: 4 }),
+      set.add('another', { capacity: 4 }),
     ]);
   });
   after(async function () {
@@ -63,5 +64,37 @@ describe(`preflight of external members on embedded PostgreSQL ${MAJOR}`, functi
       (await serverCheckProvider.diff('id', result.outs, { ...grown, members: 10 })).changes,
       true,
     );
+  });
+
+  it('refuses an endpoint edited to reach another server, and passes the same server under another name', async function () {
+    const created = await check('ready');
+    const id = created.outs.systemIdentifier;
+    assert.match(id ?? '', /^\d{10,}$/, 'the server says which it is');
+    const inputs = { ...created.outs, connection: set.get('another').connection };
+    await assert.rejects(serverCheckProvider.update('id', created.outs, inputs), (err: Error) => {
+      const from = `127.0.0.1:${set.get('ready').port}/postgres`;
+      const to = `127.0.0.1:${set.get('another').port}/postgres`;
+      assert.ok(
+        err.message.includes(
+          `member "ready": its endpoint changed from ${from} to ${to}, which is another server`,
+        ),
+        err.message,
+      );
+      assert.match(err.message, new RegExp(`was ${id}\\)\\. Nothing was changed`));
+      assert.match(err.message, /put the new server behind it .* `pulumi up --refresh`/);
+      assert.ok(!err.message.includes(TEST_PASSWORD));
+      return true;
+    });
+    // The same server by another name keeps its identity.
+    const renamed = { ...created.outs, connection: { ...set.get('ready').connection, host: 'localhost' } };
+    const updated = await serverCheckProvider.update('id', created.outs, renamed);
+    assert.equal(updated.outs.systemIdentifier, id);
+    // A state written before the identifier was recorded cannot tell: it passes and records it.
+    const legacy = { ...created.outs, systemIdentifier: undefined };
+    const recorded = await serverCheckProvider.update('id', legacy, inputs);
+    assert.notEqual(recorded.outs.systemIdentifier, id);
+    // A refresh records which server answers now.
+    const read = await serverCheckProvider.read('id', { ...created.outs, connection: inputs.connection });
+    assert.equal(read.props?.systemIdentifier, recorded.outs.systemIdentifier);
   });
 });
