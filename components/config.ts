@@ -111,6 +111,12 @@ const memberSchema = z.strictObject({
   passwordRotation: z.union([z.string().min(1), z.number()]).optional(),
   /** PGO members: the PostgreSQL major of this member (default: the stack's `postgresVersion`). */
   postgresVersion: postgresVersion.optional(),
+  /**
+   * External members: which server the member has had (1, 2, …). Raised together with host/port, it
+   * moves the member to a new, empty server: everything of it is made there, its own partitions
+   * restored from the peers' copies, and removed from the old server.
+   */
+  serverGeneration: z.number().int().min(1).optional(),
 });
 
 const topSchema = z.strictObject({
@@ -177,6 +183,8 @@ export interface MemberConfig {
   passwordRotation?: string;
   /** PGO members: the PostgreSQL major of its PostgresCluster. */
   postgresVersion: number;
+  /** External members: which server the member has had; a new one replaces everything on it. */
+  serverGeneration: number;
 }
 
 export interface FederationConfig {
@@ -440,6 +448,7 @@ function resolveMember(m: z.infer<typeof memberSchema>, cfg: z.infer<typeof topS
     },
     nodeName: kind.nodeName(cfg),
     ...(m.passwordRotation !== undefined ? { passwordRotation: String(m.passwordRotation) } : {}),
+    serverGeneration: m.serverGeneration ?? 1,
   };
 }
 

@@ -112,6 +112,9 @@ export class Federation extends pulumi.ComponentResource {
           {
             parent: subscriber,
             dependsOn: [...landings, publisher.publication, ...publisher.grants.values()],
+            // Either end on a new server: a new subscription (its slot name is taken until the old one goes).
+            replacementTrigger: `${subscriber.member.serverGeneration}:${publisher.member.serverGeneration}`,
+            deleteBeforeReplace: true,
           },
         ),
       );

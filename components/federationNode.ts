@@ -62,6 +62,12 @@ export class FederationNode extends pulumi.ComponentResource {
   public readonly grants = new Map<string, postgresql.Grant>();
   /** Options of the resources made through this member's @pulumi/postgresql provider. */
   private readonly pgOpts: pulumi.CustomResourceOptions;
+  /**
+   * What every resource on the member's server is replaced with: its server generation. A new one
+   * (a move to a new server) replaces its provider (so the old objects are deleted through the old
+   * one, on the old server) and everything on it; its own partitions are then restored from the peers.
+   */
+  private readonly onServer: pulumi.CustomResourceOptions;
 
   constructor(name: string, args: FederationNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super('pg-federation:index:FederationNode', name, {}, opts);
@@ -69,6 +75,7 @@ export class FederationNode extends pulumi.ComponentResource {
     this.member = plan.member;
     this.plan = plan;
     const parent = { parent: this };
+    this.onServer = { replacementTrigger: plan.member.serverGeneration };
 
     // 1. The server.
     this.server = SERVER_KINDS[plan.member.kind].provision(name, {
@@ -78,6 +85,7 @@ export class FederationNode extends pulumi.ComponentResource {
       federation: args.federation,
       passwords: args.passwords,
       shared: args.shared,
+      publication: plan.publication.name,
     });
     this.connectionArgs = this.server.connection;
     this.connection = pulumi.secret(pulumi.output(this.connectionArgs) as pulumi.Output<PgConnection>);
@@ -96,9 +104,9 @@ export class FederationNode extends pulumi.ComponentResource {
         superuser: true,
         connectTimeout: 30,
       },
-      { ...parent, dependsOn: this.server.ready },
+      { ...parent, ...this.onServer, dependsOn: this.server.ready },
     );
-    const pgOpts: pulumi.CustomResourceOptions = { ...parent, provider: this.provider };
+    const pgOpts: pulumi.CustomResourceOptions = { ...parent, ...this.onServer, provider: this.provider };
 
     // 3. get_node_name().
     if (this.member.nodeName === 'pgnodemx') {
@@ -167,6 +175,7 @@ export class FederationNode extends pulumi.ComponentResource {
           },
           {
             ...parent,
+            ...this.onServer,
             dependsOn: [this.nodeNameFunction],
             aliases: t.aliases.map((alias) => ({ name: alias })),
           },
@@ -268,6 +277,9 @@ export class FederationNode extends pulumi.ComponentResource {
       },
       {
         ...opts,
+        ...this.onServer,
+        // Off the old server before it is made on the new one (the name is the same on both).
+        deleteBeforeReplace: true,
         dependsOn: [...(table !== undefined ? [table] : []), ...(landing?.dependsOn ?? [])],
         aliases: p.aliases.map((alias) => ({ name: alias })),
       },

@@ -20,6 +20,10 @@ export interface ServerCheckInputs {
   members: number;
   /** What components/replicationSettings.ts recommends for that size (shown in the message). */
   recommended: Record<string, number>;
+  /** Which server the member has had (config `serverGeneration`; absent in older states: 1). */
+  serverGeneration?: number;
+  /** The member's publication: a server that has it already serves the member. */
+  publication?: string;
 }
 
 export type ServerCheckOutputs = ServerCheckInputs & {
@@ -132,29 +136,54 @@ export function unmetRequirements(
 const endpoint = (c: PgConnection): string => `${c.host}:${c.port}/${c.database}`;
 
 /**
- * An endpoint edited to reach another server: refused before anything is changed there. The
- * member's objects (its @pulumi/postgresql resources, partitions, subscriptions, the slots its peers
- * feed) live on the server it had; pointing it elsewhere would leave them behind with nothing
- * reporting it. The same server under another name (a DNS name, an address, a failover to a
- * physical standby) keeps its system identifier and passes.
+ * An endpoint edited to reach another server without a new `serverGeneration`: refused before
+ * anything is changed. The member's objects (its @pulumi/postgresql resources, partitions,
+ * subscriptions, the slots its peers feed) live on the server it had; pointing them elsewhere in
+ * place would leave them behind with nothing reporting it. The same server under another name (a
+ * DNS name, an address, a failover to a physical standby) keeps its system identifier and passes.
+ * (A new generation replaces this resource, so its update never sees a planned move.)
  */
 export function movedServer(
-  olds: Pick<ServerCheckOutputs, 'member' | 'connection' | 'systemIdentifier'>,
-  news: Pick<ServerCheckInputs, 'connection'>,
+  olds: Pick<ServerCheckOutputs, 'member' | 'connection' | 'systemIdentifier' | 'serverGeneration'>,
+  news: Pick<ServerCheckInputs, 'connection' | 'serverGeneration'>,
   found: string,
 ): string | undefined {
   const before = olds.systemIdentifier;
   if (before === undefined || before === 'unknown' || found === 'unknown' || before === found)
     return undefined;
   if (endpoint(olds.connection) === endpoint(news.connection)) return undefined;
-  return (
+  const generation = olds.serverGeneration ?? 1;
+  const what =
     `member "${olds.member}": its endpoint changed from ${endpoint(olds.connection)} to ${endpoint(news.connection)}, ` +
-    `which is another server (system identifier ${found}, was ${before}). Nothing was changed. A member's ` +
-    `tables, partitions, publication, role and the slots its peers read live on its server, so moving it ` +
-    `to another server by editing its endpoint would leave them behind. Either revert the edit, or keep ` +
-    `the endpoint and put the new server behind it (the same host and port, or the DNS name moved) and run ` +
-    `\`pulumi up --refresh\`: the member is rebuilt there from its peers (README: "Rebuild a lost member, ` +
-    `or upgrade one to a newer major")`
+    `which is another server (system identifier ${found}, was ${before}). Nothing was changed. `;
+  if ((news.serverGeneration ?? 1) !== generation) {
+    return (
+      what +
+      `Its serverGeneration changed too, but this stack's state was last written by a version of pg-federation ` +
+      `that did not record it, so the move cannot be planned: revert both edits, run \`pulumi up\` once, then make them again`
+    );
+  }
+  return (
+    what +
+    `A member's tables, partitions, publication, role and the slots its peers read live on its server. ` +
+    `To move the member to that server (new and empty), raise its serverGeneration to ${generation + 1} in the same edit: ` +
+    `\`pulumi up\` then makes everything of it there, restores its own partitions from its peers' copies and ` +
+    `removes it from the old server, which must stay reachable until up returns. Otherwise revert the edit ` +
+    `(README: "Rebuild a lost member, or upgrade one to a newer major")`
+  );
+}
+
+/** A member moved to a server that already serves it (a new generation must be a new server). */
+async function alreadyServing(client: Client, inputs: ServerCheckInputs): Promise<string | undefined> {
+  const generation = inputs.serverGeneration ?? 1;
+  if (generation <= 1 || inputs.publication === undefined) return undefined;
+  const found = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [inputs.publication]);
+  if (found.rowCount === 0) return undefined;
+  return (
+    `member "${inputs.member}": serverGeneration ${generation} moves it to a new server, but the server at ` +
+    `${endpoint(inputs.connection)} already has its publication ${inputs.publication}: it is the member's ` +
+    `current server, or one that served it. Nothing was changed. Point host/port at a new, empty server, ` +
+    `or set serverGeneration back to ${generation - 1}`
   );
 }
 
@@ -168,8 +197,16 @@ async function check(
   inputs: ServerCheckInputs,
   olds?: ServerCheckOutputs,
 ): Promise<Pick<ServerCheckOutputs, 'serverVersion' | 'supportsMembers' | 'systemIdentifier'>> {
-  const facts = await readFacts(inputs);
-  const moved = olds !== undefined ? movedServer(olds, inputs, facts.systemIdentifier) : undefined;
+  const { facts, serving } = await explained(
+    `preflight of member "${inputs.member}"`,
+    [inputs.connection.password],
+    () =>
+      withClient(inputs.member, inputs.connection, async (client) => ({
+        facts: await serverFacts(client),
+        serving: olds === undefined ? await alreadyServing(client, inputs) : undefined,
+      })),
+  );
+  const moved = olds !== undefined ? movedServer(olds, inputs, facts.systemIdentifier) : serving;
   if (moved !== undefined) throw new Error(moved);
   const problems = unmetRequirements(facts, inputs);
   if (problems.length > 0) {

@@ -10,7 +10,7 @@ import { replicationSettings } from '../replicationSettings';
 import type { ProvisionedServer, ServerKind } from './kind';
 
 export const externalKind: ServerKind = {
-  ownKeys: [],
+  ownKeys: ['serverGeneration'],
 
   validate(s) {
     return s.host === undefined ? [`host: external member "${s.name}" needs a host`] : [];
@@ -53,8 +53,11 @@ export const externalKind: ServerKind = {
         connection,
         members: config.members.length,
         recommended: { ...replicationSettings(config.maxMembers) },
+        serverGeneration: member.serverGeneration,
+        publication: args.publication,
       },
-      { parent },
+      // A new generation is a new server: checked afresh (and found empty) before anything moves there.
+      { parent, replacementTrigger: member.serverGeneration },
     );
     return {
       connection,

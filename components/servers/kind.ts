@@ -18,6 +18,7 @@ export const KIND_KEYS = [
   'backupStorage',
   'passwordRotation',
   'postgresVersion',
+  'serverGeneration',
 ] as const;
 export type KindKey = (typeof KIND_KEYS)[number];
 
@@ -60,6 +61,8 @@ export interface ProvisionArgs {
   passwords: pulumi.Output<Record<string, string>>;
   /** A cache for what members of this kind share within one federation. */
   shared: Map<string, unknown>;
+  /** The member's publication: on a server, the sign that it already serves this member. */
+  publication: string;
 }
 
 export interface ServerKind {

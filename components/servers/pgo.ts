@@ -60,7 +60,8 @@ function k8sProviderFor(args: ProvisionArgs): k8s.Provider | undefined {
 
 export const pgoKind: ServerKind = {
   // Every kind-specific key is a PGO key so far.
-  ownKeys: KIND_KEYS,
+  // A PGO member keeps its PostgresCluster: it upgrades in place (PGUpgrade), it does not move.
+  ownKeys: KIND_KEYS.filter((key) => key !== 'serverGeneration'),
 
   validate() {
     return [];

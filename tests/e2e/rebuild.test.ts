@@ -17,23 +17,28 @@ describe('a member rebuilt from its peers after its disk is lost, through the re
   this.timeout(10 * 60_000);
   let set: ServerSet;
   let e: EngineStack;
-  const servers = () => NAMES.map((n) => set.get(n));
+  /** The test server a member runs on, when it moved off the one named after it. */
+  const at = new Map<string, string>();
+  const server = (member: string) => set.get(at.get(member) ?? member);
+  const servers = () => NAMES.map(server);
   const count = (s: TestServer) => countRows(s);
   const rows = (s: TestServer) => rowsText(s);
   const converge = (n: number) => convergeOn(servers(), n);
+  const generations: Record<string, number> = {};
   const members = (ports: Record<string, number> = {}) =>
-    servers().map((s) => ({
-      name: s.name,
+    NAMES.map((name) => ({
+      name,
       kind: 'external',
       host: '127.0.0.1',
-      port: ports[s.name] ?? s.port,
+      port: ports[name] ?? server(name).port,
       sslmode: 'disable',
+      ...(generations[name] !== undefined ? { serverGeneration: generations[name] } : {}),
     }));
 
   before(async function () {
     requireEngine(this);
     set = await ServerSet.start([]);
-    for (const name of NAMES) await set.add(name, name === 'hippo-central' ? { major: 16 } : {});
+    for (const name of NAMES) await set.add(name, name === 'hippo-west' ? {} : { major: 16 });
     e = await EngineStack.create('rebuild', {
       'pg-federation:syncTimeoutSeconds': 120,
       'pg-federation:members': members(),
@@ -139,6 +144,71 @@ describe('a member rebuilt from its peers after its disk is lost, through the re
     await query(central, SEED_INSERT);
     await converge(203);
     await e.editConfig({ 'pg-federation:members': members() });
+    assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
+  });
+
+  it('moves hippo-east from PostgreSQL 16 to a new 18 server by a config edit (port and serverGeneration), while the others write', async function () {
+    const old = set.get('hippo-east');
+    const target = set.get('hippo-elsewhere'); // empty, on 18
+    const major = async (s: TestServer) =>
+      Number((await query<{ v: string }>(s, "SELECT current_setting('server_version_num') AS v"))[0]?.v);
+    assert.ok((await major(old)) < 170000 && (await major(target)) >= 180000);
+    // The documented procedure: stop writing on the member, let its peers catch up, then edit.
+    await waitFor('every copy of hippo-east caught up', async () => {
+      const lag = await query<{ behind: boolean }>(
+        old,
+        "SELECT bool_or(confirmed_flush_lsn < pg_current_wal_lsn()) AS behind FROM pg_replication_slots WHERE slot_type = 'logical'",
+      );
+      return lag[0]?.behind === false;
+    });
+    const own = async (s: TestServer) =>
+      (await query<{ n: number }>(s, 'SELECT count(*)::int AS n FROM hippo_east'))[0]?.n;
+    const ownBefore = await own(old);
+    const total = await count(old);
+
+    generations['hippo-east'] = 2;
+    await e.editConfig({ 'pg-federation:members': members({ 'hippo-east': target.port }) });
+    const preview = changes((await e.stack.preview()).changeSummary);
+    assert.equal(preview.create ?? 0, 0);
+    assert.equal(preview.delete ?? 0, 0);
+    assert.equal(
+      preview.replace,
+      14,
+      "everything on hippo-east's server (preflight, provider, function, role, table, its partition, two landings, " +
+        'publication, grant, two subscriptions) and the two subscriptions to it',
+    );
+
+    const output: string[] = [];
+    const [up] = await Promise.all([
+      e.stack.up({ onOutput: (o) => output.push(o) }),
+      query(set.get('hippo-west'), SEED_INSERT), // the others keep writing
+    ]);
+    at.set('hippo-east', 'hippo-elsewhere');
+    assert.equal(up.summary.result, 'succeeded');
+    assert.match(
+      output.join(''),
+      /restored \d+ rows of public\.hippo_east on "hippo-east" from the copy on "hippo-(central|west)"/,
+    );
+    assert.equal(await own(target), ownBefore, 'its own partition, restored from the peers');
+    await query(target, SEED_INSERT); // and it writes on its new server
+    await converge(total + 50);
+    const all = await Promise.all(servers().map(rows));
+    for (const text of all) assert.equal(text, all[0], 'identical on every member');
+    assert.equal(await own(target), (ownBefore ?? 0) + 25);
+    // Nothing of the federation is left on the old server: no slot, subscription, publication or role.
+    assert.deepEqual(
+      await query(
+        old,
+        `SELECT (SELECT count(*)::int FROM pg_replication_slots) AS slots, (SELECT count(*)::int FROM pg_subscription) AS subs,
+                (SELECT count(*)::int FROM pg_publication) AS pubs,
+                (SELECT count(*)::int FROM pg_roles WHERE rolname = 'federation_replicator') AS roles`,
+      ),
+      [{ slots: 0, subs: 0, pubs: 0, roles: 0 }],
+    );
+    for (const s of servers()) {
+      const slots = await query<{ n: number }>(s, 'SELECT count(*)::int AS n FROM pg_replication_slots');
+      assert.deepEqual(slots, [{ n: 2 }], `${s.name} serves its two subscribers, no more`);
+    }
     assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
   });
 });

@@ -77,6 +77,16 @@ describe(`a stack made by the previous release (${PREVIOUS_RELEASE}), run by thi
     const up = await e.stack.up();
     assert.deepEqual(changes(up.summary.resourceChanges), {});
     assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
+    // That up recorded each member's server generation on what lives on its server, so a later
+    // move (a new serverGeneration) replaces them: the preflights, providers and subscriptions say so.
+    const state = JSON.parse(await e.exportText()) as {
+      deployment: { resources: Array<{ type: string; replacementTrigger?: unknown }> };
+    };
+    const triggers = (type: string) =>
+      state.deployment.resources.filter((r) => r.type.endsWith(type)).map((r) => r.replacementTrigger);
+    assert.deepEqual(triggers(':ServerCheck'), [1, 1, 1]);
+    assert.deepEqual(triggers('pulumi:providers:postgresql'), [1, 1, 1]);
+    assert.deepEqual(triggers(':Subscription'), Array(6).fill('1:1'));
   });
 
   it('hippo-south then joins by config: only creates, and 100 rows everywhere', async function () {

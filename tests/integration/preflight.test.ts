@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { replicationSettings } from '../../components/replicationSettings';
 import { serverCheckProvider } from '../../components/providers/serverCheck';
-import { ServerSet, TEST_PASSWORD, MAJOR } from '../support/embeddedServers';
+import { ServerSet, TEST_PASSWORD, MAJOR, query } from '../support/embeddedServers';
 
 describe(`preflight of external members on embedded PostgreSQL ${MAJOR}`, function () {
   let set: ServerSet;
@@ -81,7 +81,7 @@ describe(`preflight of external members on embedded PostgreSQL ${MAJOR}`, functi
         err.message,
       );
       assert.match(err.message, new RegExp(`was ${id}\\)\\. Nothing was changed`));
-      assert.match(err.message, /put the new server behind it .* `pulumi up --refresh`/);
+      assert.match(err.message, /raise its serverGeneration to 2 in the same edit/);
       assert.ok(!err.message.includes(TEST_PASSWORD));
       return true;
     });
@@ -96,5 +96,32 @@ describe(`preflight of external members on embedded PostgreSQL ${MAJOR}`, functi
     // A refresh records which server answers now.
     const read = await serverCheckProvider.read('id', { ...created.outs, connection: inputs.connection });
     assert.equal(read.props?.systemIdentifier, recorded.outs.systemIdentifier);
+  });
+
+  it('moves a member only to a new server: a new generation at a server that already has its publication is refused', async function () {
+    const ready = set.get('ready');
+    await query(ready, 'CREATE PUBLICATION pub_ready');
+    try {
+      const moved = {
+        member: 'ready',
+        connection: ready.connection,
+        members: 4,
+        recommended: {},
+        serverGeneration: 2,
+        publication: 'pub_ready',
+      };
+      await assert.rejects(
+        serverCheckProvider.create(moved),
+        new RegExp(
+          `member "ready": serverGeneration 2 moves it to a new server, but the server at 127\\.0\\.0\\.1:${ready.port}/postgres ` +
+            'already has its publication pub_ready: .* set serverGeneration back to 1',
+        ),
+      );
+      // Generation 1, or a server without it: checked as ever.
+      await serverCheckProvider.create({ ...moved, serverGeneration: 1 });
+      await serverCheckProvider.create({ ...moved, connection: set.get('another').connection });
+    } finally {
+      await query(ready, 'DROP PUBLICATION pub_ready');
+    }
   });
 });

@@ -51,6 +51,7 @@ describe('stack config', function () {
       postgresVersion: 14,
       images: DEFAULT_IMAGES,
       nodeName: 'pgnodemx',
+      serverGeneration: 1,
     });
   });
 
@@ -144,6 +145,16 @@ describe('stack config', function () {
       'PGO-only keys on an external member',
       { members: [{ name: 'vm', kind: 'external', host: 'db', dataStorage: '1Gi' }] },
       /^pg-federation:members\[0\]: dataStorage do not apply to external members; remove them from member "vm"/,
+    ],
+    [
+      'a server generation on a PGO member (its cluster upgrades in place)',
+      { members: [{ name: 'hippo-east', serverGeneration: 2 }] },
+      /^pg-federation:members\[0\]: serverGeneration do not apply to pgo members; remove them from member "hippo-east"/,
+    ],
+    [
+      'a server generation below 1',
+      { members: [{ name: 'vm', kind: 'external', host: 'db', serverGeneration: 0 }] },
+      /^pg-federation:members\[0\]\.serverGeneration: /,
     ],
     [
       'PostgreSQL newer than PGO runs',
