@@ -5,6 +5,8 @@
  * every peer's count), re-creates every slot and subscription, and the federation converges with
  * every id and value as before the loss. A major upgrade takes the same path: hippo-central moves
  * from PostgreSQL 16 to a new PostgreSQL 18 server at its endpoint while the others keep writing.
+ * Or a config edit moves a member to a new server at another endpoint (its port and a new
+ * serverGeneration): hippo-east from 16 to 18; the same edit without the generation is refused.
  */
 import { strict as assert } from 'node:assert';
 import { SEED_INSERT, converge as convergeOn, countRows, rowsText } from '../support/convergence';
