@@ -98,7 +98,7 @@ describe('the federation through the real Pulumi engine', function () {
       // Its rows: kept as a detached table hippo_south wherever they were.
       const kept = await query<{ n: string; parent: string | null }>(
         s,
-        `SELECT (SELECT countRows(*) FROM hippo_south)::text AS n,
+        `SELECT (SELECT count(*) FROM hippo_south)::text AS n,
                 (SELECT inhparent::regclass::text FROM pg_inherits WHERE inhrelid = 'hippo_south'::regclass) AS parent`,
       );
       assert.deepEqual(kept, [{ n: '25', parent: null }], `${s.name} keeps hippo-south's 25 rows, detached`);

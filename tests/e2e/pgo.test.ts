@@ -154,7 +154,7 @@ describe('PGO members on a real Kubernetes API server (PGO played by a stand-in)
     // Its 25 rows left the table with their partition, kept detached as table hippo_south.
     await query(set.get('hippo-west'), SEED_INSERT);
     await converge(servers(NAMES.slice(0, 3)), 125);
-    assert.deepEqual(await query(set.get('hippo-east'), 'SELECT countRows(*)::int AS n FROM hippo_south'), [
+    assert.deepEqual(await query(set.get('hippo-east'), 'SELECT count(*)::int AS n FROM hippo_south'), [
       { n: 25 },
     ]);
   });
