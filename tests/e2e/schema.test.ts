@@ -8,6 +8,7 @@
 import { strict as assert } from 'node:assert';
 import { SEED_TABLE, type TableSpec } from '../../components/tables';
 import { collect } from '../../scripts/statusReport';
+import { externalMember } from '../support/convergence';
 import { MAJOR, ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
@@ -44,13 +45,7 @@ describe("a table's shape changed by config, with writes flowing on four members
     'pg-federation:syncTimeoutSeconds': 120,
     'pg-federation:allowDestructiveChanges': allowDestructiveChanges,
     'pg-federation:tables': [hippos],
-    'pg-federation:members': servers().map((s) => ({
-      name: s.name,
-      kind: 'external',
-      host: '127.0.0.1',
-      port: s.port,
-      sslmode: 'disable',
-    })),
+    'pg-federation:members': servers().map((s) => externalMember(s)),
   });
   const columnsOf = async (s: TestServer) =>
     (

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { SEED_TABLE } from '../../components/tables';
-import { SEED_INSERT, converge } from '../support/convergence';
+import { SEED_INSERT, converge, externalMember } from '../support/convergence';
 import { ServerSet, TEST_PASSWORD, query } from '../support/embeddedServers';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
@@ -39,13 +39,7 @@ describe('several federated tables through the real engine', function () {
   let e: EngineStack;
   const servers = () => MEMBERS.map((n) => set.get(n));
   const config = (tables: unknown[]) => ({
-    'pg-federation:members': servers().map((s) => ({
-      name: s.name,
-      kind: 'external',
-      host: '127.0.0.1',
-      port: s.port,
-      sslmode: 'disable',
-    })),
+    'pg-federation:members': servers().map((s) => externalMember(s)),
     'pg-federation:tables': tables,
   });
   const hippos = { ...SEED_TABLE };
