@@ -10,7 +10,7 @@ import type { PgConnection } from '../../components/providers/connection';
 import { federatedTableProvider } from '../../components/providers/federatedTable';
 import { UNKNOWN, changedKeys, containsUnknown, sameValue } from '../../components/providers/inputs';
 import { type PartitionInputs, partitionProvider } from '../../components/providers/partition';
-import { serverCheckProvider } from '../../components/providers/serverCheck';
+import { movedServer, serverCheckProvider } from '../../components/providers/serverCheck';
 import { type SubscriptionInputs, subscriptionProvider } from '../../components/providers/subscription';
 import { SEED_TABLE } from '../../components/tables';
 
@@ -157,6 +157,26 @@ describe('dynamic providers in a preview, with inputs not known yet', function (
     });
     const wider = { ...table, columns: [...table.columns, { name: 'weight', type: 'int', notNull: false }] };
     assert.equal((await federatedTableProvider.diff('id', legacy as never, wider)).changes, true);
+  });
+
+  it('ServerCheck: an endpoint moved to another server is explained by what the state recorded', function () {
+    const olds = { member: 'vm', connection, systemIdentifier: '7000000000000000001' };
+    const moved = { connection: { ...connection, port: 5433 } };
+    const other = '7000000000000000002';
+    // The same server, a state without the identifier, or the same endpoint: nothing to say.
+    assert.equal(movedServer(olds, moved, olds.systemIdentifier), undefined);
+    assert.equal(movedServer({ member: 'vm', connection }, moved, other), undefined);
+    assert.equal(movedServer(olds, { connection }, other), undefined);
+    // Another server without a new generation: the way to move it.
+    assert.match(
+      movedServer(olds, moved, other) ?? '',
+      /^member "vm": its endpoint changed from 127\.0\.0\.1:5432\/postgres to 127\.0\.0\.1:5433\/postgres, which is another server \(system identifier 7000000000000000002, was 7000000000000000001\)\. Nothing was changed\. .*raise its serverGeneration to 2 in the same edit/,
+    );
+    // A new generation that reaches this update: the state predates generations (no replacement was planned).
+    assert.match(
+      movedServer(olds, { ...moved, serverGeneration: 2 }, other) ?? '',
+      /state was last written by a version of pg-federation that did not record it, so the move cannot be planned: revert both edits, run `pulumi up` once, then make them again$/,
+    );
   });
 
   it('ServerCheck: an unknown member count or password checks the server again, in place', async function () {
