@@ -3,7 +3,7 @@
  * Everything lives in components/; this file reads the config and exports what a user needs.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { loadConfig } from './components/config';
+import { loadConfig } from './components/stackConfig';
 import { Federation } from './components/federation';
 
 const { config, passwords } = loadConfig();

@@ -2,15 +2,37 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { parseFederationConfig } from '../components/config';
+import * as pulumi from '@pulumi/pulumi';
 import { Federation } from '../components/federation';
-import { installMocks, registered } from '../tests/support/mocks';
+import { parseFederationConfig } from '../components/stackConfig';
 import { median, timed } from './stats';
 
 export interface ProgramResult {
   members: number;
   resources: number;
   evaluateMs: number;
+}
+
+/** Mocks that answer every registration as the engine would for a create, and count them. */
+function installMocks(): { count: number } {
+  const counter = { count: 0 };
+  pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        counter.count++;
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === 'random:index/randomPassword:RandomPassword') state.result = `pw-${args.name}`;
+        if (args.type === 'random:index/randomBytes:RandomBytes') state.base64 = 'AAAAAAAAAAAAAAAAAAAAAA==';
+        if (args.type === 'kubernetes:core/v1:Secret') state.data = { 'root.crt': 'Q0E=' };
+        return { id: `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    'pg-federation',
+    'bench',
+    false,
+  );
+  return counter;
 }
 
 export async function benchProgram(members: number, rounds: number): Promise<ProgramResult> {
@@ -27,23 +49,16 @@ export async function benchProgram(members: number, rounds: number): Promise<Pro
   process.env.PG_FEDERATION_CA_DIR = caDir;
   try {
     for (let round = 0; round < rounds; round++) {
-      const recorded = installMocks();
+      const counter = installMocks();
       times.push(
         await timed(async () => {
           const federation = new Federation('federation', { config, passwords: {} });
-          await registered([
-            ...federation.subscriptions.values(),
-            ...federation.landings.values(),
-            ...[...federation.nodes.values()].flatMap((n) => [
-              ...n.tables.values(),
-              n.publication,
-              ...n.grants.values(),
-              ...n.ownPartitions.values(),
-            ]),
-          ]);
+          await Promise.all(
+            federation.resources().map((r) => new Promise((resolve) => r.urn.apply(resolve))),
+          );
         }),
       );
-      resources = recorded.length;
+      resources = counter.count;
     }
   } finally {
     if (previous === undefined) delete process.env.PG_FEDERATION_CA_DIR;

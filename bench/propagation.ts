@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { clientConfig } from '../components/providers/connection';
-import { ServerSet, type TestServer } from '../tests/support/embeddedServers';
-import { FederationDriver, configFor } from '../tests/support/federationDriver';
+import { ServerSet, type TestServer } from '../scripts/embedded/serverSet';
+import { PlanDriver, configFor } from '../scripts/embedded/driver';
 import { median, percentile } from './stats';
 
 export interface PropagationResult {
@@ -47,7 +47,7 @@ export async function benchPropagation(
   const set = await ServerSet.start(names, { major: opts.major });
   try {
     const servers = names.map((n) => set.get(n));
-    await new FederationDriver(set).up(configFor(servers));
+    await new PlanDriver(set).up(configFor(servers));
     const [writerServer, ...readerServers] = servers as [TestServer, ...TestServer[]];
     const writer = new Client(clientConfig(writerServer.connection, 'bench-writer'));
     await writer.connect();

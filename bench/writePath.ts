@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { parseFederationConfig } from '../components/config';
 import { memberPlan, plan } from '../components/plan';
 import { clientConfig } from '../components/providers/connection';
-import { renderSqlFile } from '../components/sql';
-import type { TestServer } from '../tests/support/embeddedServers';
+import { parseFederationConfig } from '../components/stackConfig';
+import { postgresqlResources } from '../scripts/embedded/postgresqlResources';
+import type { TestServer } from '../scripts/embedded/serverSet';
 import { median, timed } from './stats';
 
 export type Variant = 'plain' | 'federated' | 'seed';
@@ -37,13 +37,11 @@ async function setup(client: Client): Promise<void> {
   const schema = 'federated';
   const mp = memberPlan(plan({ ...cfg, schema }), 'hippo-east');
   await client.query(`CREATE SCHEMA ${schema}`);
-  await client.query(
-    renderSqlFile('function', { identifiers: { schema }, literals: { body: mp.nodeNameBody } }),
-  );
-  for (const t of mp.tables) await client.query(t.sql);
-  for (const p of mp.partitions) {
-    await client.query(p.createSql);
-    if (p.guardSql !== '') await client.query(p.guardSql);
+  await client.query(postgresqlResources.function(mp.nodeNameFunction.inputs));
+  for (const t of mp.tables) await client.query(t.inputs.sql);
+  for (const p of [...mp.ownPartitions, ...mp.landings]) {
+    await client.query(p.inputs.createSql);
+    if (p.inputs.guardSql !== '') await client.query(p.inputs.guardSql);
   }
   await client.query('CREATE SCHEMA seed; SET search_path = seed');
   await client.query(readFileSync(path.join(__dirname, 'seed-schema.sql'), 'utf8'));

@@ -4,12 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import * as pulumi from '@pulumi/pulumi';
-import type { MemberConfig } from './config';
+import type { MemberBase } from './config/types';
 import { type ConnectionArgs, type PgConnection, conninfo } from './providers/connection';
 
 /** Pulumi's admin connection to `member`. `ca` is the PEM of the CA behind the member's certificate. */
 export function adminConnection(
-  member: MemberConfig,
+  member: MemberBase,
   database: string,
   password: string,
   ca?: string,
@@ -30,7 +30,7 @@ export function adminConnection(
  * unknown in a preview, so a new password updates what uses the connection instead of replacing it.
  */
 export function adminConnectionArgs(
-  member: MemberConfig,
+  member: MemberBase,
   database: string,
   password: pulumi.Input<string>,
   ca?: pulumi.Input<string>,
@@ -64,7 +64,7 @@ export function readCaFile(member: string, file: string): string {
  * sslmode=verify-full` on PGO, with a bounded connect timeout so an unreachable publisher fails fast.
  */
 export function replicationConninfo(
-  publisher: MemberConfig,
+  publisher: MemberBase,
   database: string,
   user: string,
   password: string,

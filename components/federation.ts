@@ -1,20 +1,21 @@
 /**
- * Federation: the plan (components/plan.ts) made resources. One FederationNode per member; then what
- * joins two members: every member's partition of every other member's rows (a landing), and the
- * subscriptions between every ordered pair.
- *
- * A landing on S for P's rows comes after S's table, and after P's own partition and the grant that
- * lets the replication role read it (a landing added to a running subscription is copied at once).
- * A subscription on S to P comes after S's landings for P and after P's publication and grants
- * (PostgreSQL 14 would accept a missing publication and fail later in a loop).
+ * Federation: the plan (components/plan/) made resources, in steps that each return a record (as
+ * pulumi-eks builds a cluster):
+ *   1. a FederationNode per member: its server, Pulumi's connection, get_node_name(), its
+ *      replication role (federationNode.ts);
+ *   2. each member's data, once every member's node exists (an own partition may be restored from
+ *      the peers): tables, own partitions, publication, grants (memberData.ts);
+ *   3. the mesh: every landing and every subscription (mesh.ts).
+ * Every dependency is the plan's; the registry turns its names into resources.
  */
 import * as pulumi from '@pulumi/pulumi';
-import type { FederationConfig } from './config';
 import { FederationNode } from './federationNode';
+import { type MemberData, dataResources, declareMemberData, liveValues } from './memberData';
+import { type Mesh, declareMesh } from './mesh';
 import { type FederationPlan, plan } from './plan';
-import type { Partition } from './providers/partition';
-import { Subscription } from './providers/subscription';
+import { ResourceRegistry } from './resourceRegistry';
 import type { MemberKind } from './servers';
+import type { FederationConfig } from './stackConfig';
 
 export interface FederationArgs {
   config: FederationConfig;
@@ -33,92 +34,38 @@ export interface MemberSummary {
 export class Federation extends pulumi.ComponentResource {
   public readonly plan: FederationPlan;
   public readonly nodes = new Map<string, FederationNode>();
+  /** Each member's tables, own partitions, publication and grants, by member name. */
+  public readonly data = new Map<string, MemberData>();
   /** Landing partitions by resource name (`<member>-partition-<table>-<owner>`). */
-  public readonly landings = new Map<string, Partition>();
-  public readonly subscriptions = new Map<string, Subscription>();
+  public readonly landings: Mesh['landings'];
+  public readonly subscriptions: Mesh['subscriptions'];
   /** Per member: endpoints, publication and subscriptions (no secrets). */
   public readonly summary: Record<string, MemberSummary>;
 
   constructor(name: string, args: FederationArgs, opts?: pulumi.ComponentResourceOptions) {
     super('pg-federation:index:Federation', name, {}, opts);
-    const { config } = args;
-    this.plan = plan(config);
+    this.plan = plan(args.config);
     const passwords = pulumi.secret(pulumi.output(args.passwords));
     const shared = new Map<string, unknown>();
+    const registry = new ResourceRegistry();
 
     for (const mp of this.plan.members) {
-      this.nodes.set(
+      const node = new FederationNode(
         mp.member.name,
-        new FederationNode(
-          mp.member.name,
-          { plan: mp, config, federation: this, passwords, shared },
-          { parent: this },
-        ),
+        { plan: mp, federation: this, passwords, shared },
+        { parent: this },
       );
+      this.nodes.set(mp.member.name, node);
+      registry.add(mp.nodeNameFunction.resourceName, node.nodeNameFunction);
+      registry.add(mp.replicationRole.resourceName, node.replicationRole);
     }
-
-    // Each member's data, once every member's server (and so every peer to restore from) is known.
-    const nodes = [...this.nodes.values()];
-    for (const node of nodes)
-      node.declareData(
-        config,
-        nodes.filter((peer) => peer !== node),
-      );
-
-    for (const mp of this.plan.members) {
-      const holder = this.node(mp.member.name);
-      for (const p of mp.partitions.filter((x) => x.owner !== x.member)) {
-        const owner = this.node(p.owner);
-        const reads = [owner.ownPartitions.get(p.table), owner.grants.get(p.table)];
-        this.landings.set(
-          p.resourceName,
-          holder.partition(
-            p,
-            config,
-            { parent: holder },
-            {
-              publisherConnection: owner.connectionArgs,
-              dependsOn: reads.filter((r): r is NonNullable<typeof r> => r !== undefined),
-            },
-          ),
-        );
-      }
+    const live = liveValues(this.nodes);
+    for (const node of this.nodes.values()) {
+      this.data.set(node.member.name, declareMemberData(node, live, registry));
     }
-
-    for (const sub of this.plan.subscriptions) {
-      const subscriber = this.node(sub.subscriber);
-      const publisher = this.node(sub.publisher);
-      const landings = this.plan.members
-        .flatMap((m) => m.partitions)
-        .filter((p) => p.member === sub.subscriber && p.owner === sub.publisher)
-        .map((p) => this.landings.get(p.resourceName))
-        .filter((p): p is Partition => p !== undefined);
-      this.subscriptions.set(
-        sub.resourceName,
-        new Subscription(
-          sub.resourceName,
-          {
-            subscriber: sub.subscriber,
-            publisher: sub.publisher,
-            connection: subscriber.connectionArgs,
-            publisherConnection: publisher.connectionArgs,
-            conninfo: publisher.replicationConninfo(config),
-            name: sub.name,
-            publication: sub.publication,
-            slotName: sub.slotName,
-            syncTimeoutSeconds: config.syncTimeoutSeconds,
-            landings: sub.landings,
-          },
-          {
-            parent: subscriber,
-            dependsOn: [...landings, publisher.publication, ...publisher.grants.values()],
-            // Either end on a new server: a new subscription (its slot name is taken until the old one goes).
-            replacementTrigger: `${subscriber.member.serverGeneration}:${publisher.member.serverGeneration}`,
-            deleteBeforeReplace: true,
-          },
-        ),
-      );
-    }
+    const mesh = declareMesh(this.plan, this.nodes, registry);
+    this.landings = mesh.landings;
+    this.subscriptions = mesh.subscriptions;
 
     this.summary = Object.fromEntries(
       this.plan.members.map((m) => [
@@ -127,17 +74,28 @@ export class Federation extends pulumi.ComponentResource {
           kind: m.member.kind,
           host: m.member.admin.host,
           replicationHost: m.member.replication.host,
-          publication: m.publication.name,
-          subscriptions: m.subscriptions.map((s) => s.name),
+          publication: m.publication.inputs.name,
+          subscriptions: m.subscriptions.map((s) => s.inputs.name),
         },
       ]),
     );
     this.registerOutputs({ members: this.summary });
   }
 
-  private node(name: string): FederationNode {
-    const node = this.nodes.get(name);
-    if (node === undefined) throw new Error(`no member named ${name}`);
-    return node;
+  /** Every resource the federation declared (for tests and the benchmark, which wait for them). */
+  resources(): pulumi.Resource[] {
+    return [
+      ...[...this.nodes.values()].flatMap((n) => [
+        n,
+        n.provider,
+        n.nodeNameFunction,
+        n.replicationRole,
+        ...(n.extension !== undefined ? [n.extension] : []),
+        ...n.server.resources,
+      ]),
+      ...[...this.data.values()].flatMap(dataResources),
+      ...this.landings.values(),
+      ...this.subscriptions.values(),
+    ];
   }
 }

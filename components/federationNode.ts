@@ -1,31 +1,24 @@
 /**
- * FederationNode: what one member contributes to the federation, from its plan, as steps in order
- * (each after the one before):
+ * FederationNode: one member's server and Pulumi's way into it, from its plan, in one pass (each
+ * after the one before):
  *   1. the server: provisioned by its kind (servers/pgo.ts, servers/external.ts);
  *   2. Pulumi's connection to it: a @pulumi/postgresql provider;
  *   3. `get_node_name()` (over pgnodemx on PGO with monitoring);
- *   4. the federated tables (and what they share: the guard function, the identity check);
- *   5. its own partition of every table;
- *   6. its publication of those partitions;
- *   7. the replication role the other members' subscriptions log in as, allowed to read exactly
- *      its own partitions.
- * Other members' partitions on this server (landings) and the subscriptions join two members, so
- * the Federation declares them.
+ *   4. the replication role the other members' subscriptions log in as.
+ * What the federation keeps on the server (tables, partitions, publication, grants, subscriptions)
+ * is declared by the Federation's later steps, as children of the node (memberData.ts, mesh.ts).
  */
 import * as postgresql from '@pulumi/postgresql';
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
-import type { FederationConfig, MemberConfig } from './config';
-import type { MemberPlan, PartitionPlan } from './plan';
 import { replicationConninfo } from './endpoints';
+import type { MemberPlan, ResourceRecord } from './plan';
 import type { ConnectionArgs, PgConnection } from './providers/connection';
-import { FederatedTable } from './providers/federatedTable';
-import { Partition } from './providers/partition';
-import { type ProvisionedServer, SERVER_KINDS } from './servers';
+import { type ProvisionedServer, provisionServer } from './servers';
+import type { MemberConfig } from './stackConfig';
 
 export interface FederationNodeArgs {
   plan: MemberPlan;
-  config: FederationConfig;
   /** The Federation: parent of what members share. */
   federation: pulumi.ComponentResource;
   /** Admin passwords of external members, from stack config (a secret). */
@@ -47,249 +40,92 @@ export class FederationNode extends pulumi.ComponentResource {
   public readonly provider: postgresql.Provider;
   public readonly extension?: postgresql.Extension;
   public readonly nodeNameFunction: postgresql.Function;
-  /** Its federated tables, by table name. */
-  public readonly tables = new Map<string, FederatedTable>();
-  /** Its own partition of each table, by table name. */
-  public readonly ownPartitions = new Map<string, Partition>();
-  /** Declared by `declareData`, once every member's server is known. */
-  public publication!: postgresql.Publication;
-  /** The role the other members' subscriptions log in as (REPLICATION, SELECT on its own partitions). */
-  public readonly replicationUser: string;
-  /** Its generated password (secret). */
+  /** The replication role's generated password (secret). */
   public readonly replicationPassword: pulumi.Output<string>;
   public readonly replicationRole: postgresql.Role;
-  /** SELECT on its own partition of each table, by table name. */
-  public readonly grants = new Map<string, postgresql.Grant>();
-  /** Options of the resources made through this member's @pulumi/postgresql provider. */
-  private readonly pgOpts: pulumi.CustomResourceOptions;
-  /**
-   * What every resource on the member's server is replaced with: its server generation. A new one
-   * (a move to a new server) replaces its provider (so the old objects are deleted through the old
-   * one, on the old server) and everything on it; its own partitions are then restored from the peers.
-   */
-  private readonly onServer: pulumi.CustomResourceOptions;
+  /** The conninfo another member's server uses to reach this one as the replication role (a secret). */
+  public readonly replicationConninfo: pulumi.Output<string>;
 
   constructor(name: string, args: FederationNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super('pg-federation:index:FederationNode', name, {}, opts);
-    const { config, plan } = args;
+    const { plan } = args;
     this.member = plan.member;
     this.plan = plan;
     const parent = { parent: this };
-    this.onServer = { replacementTrigger: plan.member.serverGeneration };
 
     // 1. The server.
-    this.server = SERVER_KINDS[plan.member.kind].provision(name, {
-      member: plan.member,
-      config,
+    this.server = provisionServer(name, plan.server, {
       parent: this,
       federation: args.federation,
       passwords: args.passwords,
       shared: args.shared,
-      publication: plan.publication.name,
     });
     this.connectionArgs = this.server.connection;
     this.connection = pulumi.secret(pulumi.output(this.connectionArgs) as pulumi.Output<PgConnection>);
 
-    // 2. Pulumi's connection.
+    // 2. Pulumi's connection. A new server generation replaces it, so the old objects are deleted
+    // through the old one, on the old server.
     this.provider = new postgresql.Provider(
-      name,
+      plan.provider.resourceName,
       {
-        host: this.member.admin.host,
-        port: this.member.admin.port,
-        database: config.database,
-        username: this.member.user,
+        ...plan.provider.inputs,
         password: this.server.password,
-        sslmode: this.member.admin.sslmode,
         ...(this.server.caPath !== undefined ? { sslrootcert: this.server.caPath } : {}),
-        superuser: true,
-        connectTimeout: 30,
       },
-      { ...parent, ...this.onServer, dependsOn: this.server.ready },
+      { ...parent, replacementTrigger: plan.provider.replacementTrigger, dependsOn: this.server.ready },
     );
-    const pgOpts: pulumi.CustomResourceOptions = { ...parent, ...this.onServer, provider: this.provider };
 
     // 3. get_node_name().
-    if (this.member.nodeName === 'pgnodemx') {
+    if (plan.extension !== undefined) {
       this.extension = new postgresql.Extension(
-        `${name}-pgnodemx`,
-        { name: 'pgnodemx', database: config.database },
-        pgOpts,
+        plan.extension.resourceName,
+        plan.extension.inputs,
+        this.onServer(plan.extension),
       );
     }
     this.nodeNameFunction = new postgresql.Function(
-      `${name}-get-node-name`,
+      plan.nodeNameFunction.resourceName,
+      plan.nodeNameFunction.inputs,
       {
-        name: 'get_node_name',
-        schema: config.schema,
-        database: config.database,
-        returns: 'text',
-        language: 'sql',
-        volatility: 'IMMUTABLE',
-        securityDefiner: true,
-        body: plan.nodeNameBody,
+        ...this.onServer(plan.nodeNameFunction),
+        dependsOn: this.extension !== undefined ? [this.extension] : [],
       },
-      { ...pgOpts, dependsOn: this.extension !== undefined ? [this.extension] : [] },
     );
 
-    // 4. The replication role the other members' subscriptions log in as. Its grants (step 8) let
-    // it read this member's own partitions, nothing else. The superuser password stays with Pulumi.
-    const replicationPassword = new random.RandomPassword(
-      `${name}-replication-password`,
-      { length: 32, special: false },
+    // 4. The replication role the other members' subscriptions log in as; its grants let it read
+    // this member's own partitions, nothing else. The superuser password stays with Pulumi.
+    const password = new random.RandomPassword(
+      plan.replicationPassword.resourceName,
+      { length: plan.replicationPassword.length, special: plan.replicationPassword.special },
       parent,
     );
-    this.replicationUser = config.replicationUser;
-    this.replicationPassword = pulumi.secret(replicationPassword.result);
+    this.replicationPassword = pulumi.secret(password.result);
     this.replicationRole = new postgresql.Role(
-      `${name}-replication-role`,
-      { name: config.replicationUser, login: true, replication: true, password: replicationPassword.result },
-      pgOpts,
+      plan.replicationRole.resourceName,
+      { ...plan.replicationRole.inputs, password: password.result },
+      this.onServer(plan.replicationRole),
     );
-    this.pgOpts = pgOpts;
-  }
-
-  /**
-   * The steps that need every member's server (a member's own partition may be restored from its
-   * peers' copies): its tables, its own partitions, its publication and its grants.
-   */
-  declareData(config: FederationConfig, peers: FederationNode[]): void {
-    const { plan, pgOpts } = this;
-    const parent = { parent: this };
-    // 5. The federated tables: their SQL checks get_node_name() against the member name.
-    for (const t of plan.tables) {
-      this.tables.set(
-        t.spec.name,
-        new FederatedTable(
-          t.resourceName,
-          {
-            member: this.member.name,
-            connection: this.connectionArgs,
-            schema: t.schema,
-            table: t.spec.name,
-            ...t.shape,
-            sql: t.sql,
-            allowDestructive: config.allowDestructiveChanges,
-            publication: plan.publication.name,
-            peers: peers.map((peer) => ({ member: peer.member.name, connection: peer.connectionArgs })),
-            syncTimeoutSeconds: config.syncTimeoutSeconds,
-          },
-          {
-            ...parent,
-            ...this.onServer,
-            dependsOn: [this.nodeNameFunction],
-            aliases: t.aliases.map((alias) => ({ name: alias })),
-          },
-        ),
-      );
-    }
-
-    // 6. Its own partitions: restored from the most advanced peer copy when the server lost them.
-    for (const p of plan.partitions.filter((x) => x.owner === this.member.name)) {
-      this.ownPartitions.set(p.table, this.partition(p, config, { parent: this }, undefined, peers));
-    }
-
-    // 7. The publication. A table added later joins it through its own partition's create.
-    this.publication = new postgresql.Publication(
-      plan.publication.resourceName,
-      { name: plan.publication.name, database: config.database, tables: plan.publication.objects },
-      { ...pgOpts, dependsOn: [...this.ownPartitions.values()], ignoreChanges: ['tables'] },
+    this.replicationConninfo = pulumi.secret(
+      this.replicationPassword.apply((pw) =>
+        replicationConninfo(this.member, plan.provider.inputs.database, plan.replicationRole.inputs.name, pw),
+      ),
     );
-
-    // 8. What the replication role may read.
-    for (const g of plan.grants) {
-      const own = this.ownPartitions.get(g.table);
-      this.grants.set(
-        g.table,
-        new postgresql.Grant(
-          g.resourceName,
-          {
-            database: config.database,
-            role: config.replicationUser,
-            schema: config.schema,
-            objectType: 'table',
-            objects: g.objects,
-            privileges: ['SELECT'],
-          },
-          {
-            ...pgOpts,
-            dependsOn: [this.replicationRole, ...(own !== undefined ? [own] : [])],
-            aliases: g.aliases.map((alias) => ({ name: alias })),
-          },
-        ),
-      );
-    }
 
     this.registerOutputs({
       host: this.member.admin.host,
       replicationHost: this.member.replication.host,
-      publication: plan.publication.name,
-      tables: plan.tables.map((t) => t.spec.name),
+      publication: plan.publication.inputs.name,
+      tables: plan.tables.map((t) => t.inputs.table),
     });
   }
 
-  /** The conninfo another member's server uses to reach this one as the replication role (a secret). */
-  replicationConninfo(config: FederationConfig): pulumi.Output<string> {
-    return pulumi.secret(
-      this.replicationPassword.apply((pw) =>
-        replicationConninfo(this.member, config.database, this.replicationUser, pw),
-      ),
-    );
+  /** Options of a resource made through this member's @pulumi/postgresql provider. */
+  onServer(record: ResourceRecord<unknown>): pulumi.CustomResourceOptions {
+    return {
+      parent: this,
+      provider: this.provider,
+      replacementTrigger: record.replacementTrigger,
+      ...(record.aliases.length > 0 ? { aliases: record.aliases.map((alias) => ({ name: alias })) } : {}),
+    };
   }
-
-  /**
-   * A partition on this member's server: a landing the Federation declares (with what it needs of the
-   * owner), or its own (with the peers it may be restored from).
-   */
-  partition(
-    p: PartitionPlan,
-    config: FederationConfig,
-    opts: pulumi.CustomResourceOptions,
-    landing?: LandingArgs,
-    peers: FederationNode[] = [],
-  ): Partition {
-    const table = this.tables.get(p.table);
-    return new Partition(
-      p.resourceName,
-      {
-        member: p.member,
-        owner: p.owner,
-        connection: this.connectionArgs,
-        schema: p.schema,
-        table: p.table,
-        partition: p.partition,
-        createSql: p.createSql,
-        guardSql: p.guardSql,
-        onDelete: config.partitionDeletion,
-        publication: p.publication,
-        subscription: p.subscription,
-        replicationUser: config.replicationUser,
-        syncTimeoutSeconds: config.syncTimeoutSeconds,
-        ...(landing !== undefined ? { publisherConnection: landing.publisherConnection } : {}),
-        ...(peers.length > 0
-          ? {
-              restoreFrom: peers.map((peer) => ({
-                member: peer.member.name,
-                connection: peer.connectionArgs,
-                conninfo: peer.replicationConninfo(config),
-              })),
-            }
-          : {}),
-      },
-      {
-        ...opts,
-        ...this.onServer,
-        // Off the old server before it is made on the new one (the name is the same on both).
-        deleteBeforeReplace: true,
-        dependsOn: [...(table !== undefined ? [table] : []), ...(landing?.dependsOn ?? [])],
-        aliases: p.aliases.map((alias) => ({ name: alias })),
-      },
-    );
-  }
-}
-
-/** What a landing partition needs from its owner. */
-export interface LandingArgs {
-  publisherConnection: ConnectionArgs;
-  /** The owner's partition of the table and its grant: what the copy reads. */
-  dependsOn: pulumi.Resource[];
 }

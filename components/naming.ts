@@ -81,37 +81,32 @@ export function suggestMemberName(name: string, index: number): string {
   return DNS_1035_LABEL.test(label) ? label : `member-${index + 1}`;
 }
 
-/** PGO's user Secret for `user` on `cluster`. */
-export function userSecretName(cluster: string, user: string): string {
-  return `${cluster}-pguser-${user}`;
-}
-
-/** The in-cluster DNS name of a PGO cluster's primary service. */
-export function primaryServiceHost(cluster: string, namespace: string): string {
-  return `${cluster}-primary.${namespace}.svc`;
-}
+/**
+ * Pulumi resource names of what lives on a member's server (`<member>-table-<table>`, ...): stable,
+ * derived from member and table names only.
+ */
+export const resourceNames = {
+  table: (member: string, table: string): string => `${member}-table-${table}`,
+  partition: (member: string, table: string, owner: string): string =>
+    `${member}-partition-${table}-${owner}`,
+  grant: (member: string, table: string): string => `${member}-replication-grant-${table}`,
+  publication: (member: string): string => `${member}-publication`,
+  subscription: (subscriber: string, publisher: string): string => `${subscriber}-sub-${publisher}`,
+  nodeNameFunction: (member: string): string => `${member}-get-node-name`,
+  pgnodemx: (member: string): string => `${member}-pgnodemx`,
+  replicationPassword: (member: string): string => `${member}-replication-password`,
+  replicationRole: (member: string): string => `${member}-replication-role`,
+};
 
 /**
- * Objects PGO makes for a cluster in its namespace, named `<cluster>-<suffix>` (PGO v5
- * internal/naming/names.go): a member named like one of another member's would collide with it.
+ * The names a one-table stack (before `tables` existed) gave the same resources: the table named by
+ * the `table` key keeps them as aliases, so such a stack sees no change.
  */
-export const PGO_OBJECT_SUFFIXES = [
-  'primary',
-  'replicas',
-  'pods',
-  'ha',
-  'ha-config',
-  'config',
-  'cluster-cert',
-  'replication-cert',
-  'monitoring',
-  'pgbackrest',
-  'pguser',
-  'instance1',
-  'repo-host',
-  'backup',
-  'pgbouncer',
-];
+export const legacyResourceNames = {
+  table: (member: string): string => `${member}-table`,
+  partition: (member: string, owner: string): string => `${member}-partition-${owner}`,
+  grant: (member: string): string => `${member}-replication-grant`,
+};
 
 /** The byte length PostgreSQL counts against NAMEDATALEN. */
 export function identifierBytes(identifier: string): number {

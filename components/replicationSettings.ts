@@ -55,6 +55,6 @@ export function replicationSettings(capacity: number): ReplicationSettings {
 }
 
 /** The settings as `-c name=value` server flags (for servers we start ourselves). */
-export function asServerFlags(settings: ReplicationSettings): string[] {
+export function asServerFlags(settings: object): string[] {
   return Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
 }

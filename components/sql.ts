@@ -13,7 +13,7 @@ import { escapeIdentifier, escapeLiteral } from 'pg';
 export const SQL_DIR = path.join(__dirname, '..', 'sql');
 
 export type SqlFile =
-  'federation' | 'table' | 'partition' | 'guard' | 'node-name-pgnodemx' | 'node-name-static' | 'function';
+  'federation' | 'table' | 'partition' | 'guard' | 'node-name-pgnodemx' | 'node-name-static';
 
 export function sqlTemplate(file: SqlFile): string {
   return readFileSync(path.join(SQL_DIR, `${file}.sql`), 'utf8');
@@ -22,7 +22,7 @@ export function sqlTemplate(file: SqlFile): string {
 export interface SqlVariables {
   identifiers?: Record<string, string>;
   literals?: Record<string, string>;
-  /** Fragments made by this program's builders (components/tables.ts). */
+  /** Fragments made by this program's builders (components/providers/sql/tables.ts). */
   fragments?: Record<string, string>;
 }
 

@@ -13,12 +13,12 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Client } from 'pg';
-import type { FederationConfig, MemberConfig } from '../components/config';
+import type { Client } from 'pg';
 import { adminConnection, readCaFile } from '../components/endpoints';
-import { clientConfig, errorMessage } from '../components/providers/connection';
+import { errorMessage, withClient } from '../components/providers/connection';
+import type { FederationConfig, MemberConfig } from '../components/stackConfig';
 import { SQL_DIR } from '../components/sql';
-import { majorOf, postgresVersion } from './embeddedPostgres';
+import { majorOf, postgresVersion } from './embedded/postgres';
 import {
   LOCAL_DIR,
   LOCAL_STACK,
@@ -51,14 +51,7 @@ Members and settings: Pulumi.local.yaml (tracked; the job never writes it).`;
 async function withMember<T>(member: MemberConfig, cfg: FederationConfig, fn: (c: Client) => Promise<T>) {
   const ca =
     member.admin.sslrootcert !== undefined ? readCaFile(member.name, member.admin.sslrootcert) : undefined;
-  const client = new Client(clientConfig(adminConnection(member, cfg.database, localPassword(), ca)));
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+  return withClient(member.name, adminConnection(member, cfg.database, localPassword(), ca), fn);
 }
 
 /** The seed's verification query on every member, as the seed prints it. */

@@ -1,8 +1,9 @@
 /**
- * Persistent PostgreSQL 14 servers for the `local` stack: one per member listed in
- * Pulumi.local.yaml, on 127.0.0.1 at the member's port, data under `.local/servers/`.
+ * Persistent PostgreSQL servers for the `local` stack: one per member listed in Pulumi.local.yaml,
+ * on 127.0.0.1 at the member's port, data under `.local/servers/`, configured as every embedded
+ * server is (scripts/embedded/serverConfig.ts).
  *
- * Unlike the test harness these outlive the command that starts them (pg_ctl, not a child
+ * Unlike the tests' servers these outlive the command that starts them (pg_ctl, not a child
  * process), and starting is idempotent: a server that already answers on its port is reused.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,9 +11,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { connect } from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { type FederationConfig, parseFederationConfig } from '../components/config';
-import { PROJECT_ROOT, projectStackConfig } from './workspace';
-import { asServerFlags, replicationSettings } from '../components/replicationSettings';
+import { server as serverSql } from '../components/providers/sql/server';
+import { type FederationConfig, configFromValues } from '../components/stackConfig';
+import { LocalCa } from './embedded/certificates';
 import {
   detach,
   initialise,
@@ -22,8 +23,9 @@ import {
   start,
   stop,
   writeServerFile,
-} from './embeddedPostgres';
-import { LocalCa } from './certificates';
+} from './embedded/postgres';
+import { installCertificate, serverFlags, writeHba } from './embedded/serverConfig';
+import { PROJECT_ROOT, projectStackConfig } from './workspace';
 
 export { PROJECT_ROOT };
 /** Where the local servers, state and secrets live (PG_FEDERATION_LOCAL_DIR overrides it, for tests). */
@@ -106,11 +108,7 @@ export function localRawConfig(): Record<string, unknown> {
 
 /** The local stack's config, parsed as the program parses it. */
 export function localStackConfig(): FederationConfig {
-  return parseFederationConfig(
-    Object.fromEntries(
-      Object.entries(localRawConfig()).map(([k, v]) => [k.slice('pg-federation:'.length), v]),
-    ),
-  );
+  return configFromValues(localRawConfig());
 }
 
 export function localServers(cfg: FederationConfig = localStackConfig()): LocalServer[] {
@@ -138,7 +136,7 @@ export async function answers(port: number): Promise<boolean> {
     client.on('error', () => undefined);
     try {
       await client.connect();
-      await client.query('SELECT 1');
+      await client.query(serverSql.ping);
       return true;
     } catch {
       // next: without TLS
@@ -162,11 +160,6 @@ function portTaken(port: number): Promise<boolean> {
 }
 
 const TLS_MARK = 'pg-federation-tls';
-const HBA = {
-  tls: 'local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n',
-  plain:
-    'local all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n',
-};
 
 /** Whether a server's data directory was last configured for TLS. */
 function servedWithTls(dataDir: string): boolean {
@@ -179,11 +172,9 @@ function servedWithTls(dataDir: string): boolean {
 /** TLS on (a certificate from the local CA, TLS-only pg_hba.conf) or off, written into the data directory. */
 function configureTls(server: LocalServer, tls: boolean): void {
   if (tls && !existsSync(path.join(server.dataDir, 'server.crt'))) {
-    const issued = localCa().issue(server.name);
-    writeServerFile(server.dataDir, 'server.key', issued.key, 0o600);
-    writeServerFile(server.dataDir, 'server.crt', issued.cert, 0o644);
+    installCertificate(server.dataDir, localCa().issue(server.name));
   }
-  writeServerFile(server.dataDir, 'pg_hba.conf', tls ? HBA.tls : HBA.plain);
+  writeHba(server.dataDir, tls);
   writeServerFile(server.dataDir, TLS_MARK, tls ? 'on' : 'off', 0o644);
 }
 
@@ -212,10 +203,7 @@ export async function startServer(
   const created = !isInitialised(server.dataDir);
   if (created) await initialise(server.dataDir, localPassword());
   configureTls(server, tls);
-  await start(server.dataDir, server.port, [
-    ...asServerFlags({ wal_level: 'logical', ...replicationSettings(capacity) } as never),
-    ...(tls ? ['-c', 'ssl=on'] : []),
-  ]);
+  await start(server.dataDir, server.port, serverFlags({ capacity, tls }));
   detach(server.dataDir); // these servers outlive the command
   return created ? 'created' : restarted ? 'restarted' : 'started';
 }

@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Stack } from '@pulumi/pulumi/automation';
-import { CONFIG_NAMESPACE } from '../components/config';
+import { CONFIG_NAMESPACE } from '../components/config/errors';
 import { LOCAL_DIR, LOCAL_STACK, localPassword, localRawConfig, localSecret } from './localServers';
 import { openWorkspaceStack, writeWorkspace } from './workspace';
 

@@ -1,18 +1,21 @@
 /**
  * `npm run status`: the health of every subscription and of every member's copy of every partition
- * (scripts/statusReport.ts). Exits 0 when healthy, 1 when not, 2 on bad usage.
+ * (scripts/status/). Exits 0 when healthy, 1 when not, 2 on bad usage.
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalWorkspace, type Stack } from '@pulumi/pulumi/automation';
-import { CONFIG_NAMESPACE, parseFederationConfig } from '../components/config';
 import { SSL_MODES, type SslMode } from '../components/enums';
 import type { PgConnection } from '../components/providers/connection';
 import { errorMessage } from '../components/providers/connection';
 import { LOCAL_STACK } from './localServers';
 import { openLocalStack } from './localStack';
+import { configFromStack } from '../components/stackConfig';
 import { pulumiOnPath } from './pulumiCli';
-import { type MemberEndpoint, type TableRef, collect, renderReport } from './statusReport';
+import { plan } from '../components/plan';
+import { collect, subscriptionsOf } from './status/collect';
+import { renderReport } from './status/render';
+import type { MemberEndpoint, Subscription, TableRef } from './status/types';
 
 export const USAGE = `usage: npm run status -- (--stack NAME | --member NAME=HOST:PORT ...) [options]
 
@@ -72,29 +75,26 @@ async function openStack(name: string): Promise<Stack> {
   return LocalWorkspace.selectStack({ stackName: name, workDir: path.join(__dirname, '..') });
 }
 
-async function fromStack(name: string): Promise<{ members: MemberEndpoint[]; tables: TableRef[] }> {
+interface Source {
+  members: MemberEndpoint[];
+  tables: TableRef[];
+  subscriptions?: Subscription[];
+}
+
+async function fromStack(name: string): Promise<Source> {
   const stack = await openStack(name);
   const outputs = await stack.outputs();
   const connections = outputs.connections?.value as Record<string, PgConnection> | undefined;
   if (connections === undefined) {
     throw new UsageError(`stack ${name} has no "connections" output; run pulumi up first`);
   }
-  const raw: Record<string, unknown> = {};
-  for (const [key, { value }] of Object.entries(await stack.getAllConfig())) {
-    if (!key.startsWith(`${CONFIG_NAMESPACE}:`) || key === `${CONFIG_NAMESPACE}:passwords`) continue;
-    raw[key.slice(CONFIG_NAMESPACE.length + 1)] = parseJson(value);
-  }
-  const config = parseFederationConfig(raw);
+  const config = configFromStack(await stack.getAllConfig());
   const tables = config.tables.map((spec) => ({ schema: config.schema, name: spec.name, spec }));
-  return { members: Object.entries(connections).map(([n, connection]) => ({ name: n, connection })), tables };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+  return {
+    members: Object.entries(connections).map(([n, connection]) => ({ name: n, connection })),
+    tables,
+    subscriptions: subscriptionsOf(plan(config)),
+  };
 }
 
 function fromFlags(values: {
@@ -160,13 +160,14 @@ export async function runStatus(argv: string[]): Promise<number> {
     }
     const maxLagBytes = parseSize(values['max-lag-bytes'] ?? '16MiB');
     const explicitTables = (values.table ?? []).map(tableRef);
-    const source =
+    const source: Source =
       values.stack !== undefined
         ? await fromStack(values.stack)
         : { members: fromFlags(values), tables: [{ schema: 'public', name: 'hippos' }] };
     const report = await collect(source.members, {
       tables: explicitTables.length > 0 ? explicitTables : source.tables,
       maxLagBytes,
+      ...(source.subscriptions !== undefined ? { subscriptions: source.subscriptions } : {}),
     });
     console.log(values.json === true ? JSON.stringify(report, null, 2) : renderReport(report));
     return report.healthy ? 0 : 1;

@@ -8,6 +8,7 @@
 import type { Input } from '@pulumi/pulumi';
 import type { Client, ClientConfig } from 'pg';
 import type { SslMode } from '../enums';
+import { transactions } from './sql/transactions';
 
 /** An input value, or for an object, an object of input values (so that each field stays known or not on its own). */
 export type DeepInput<T> = [NonNullable<T>] extends [Array<infer E>]
@@ -241,18 +242,24 @@ export function report(message: string): void {
 const SCHEMA_LOCK_KEY = 'pg-federation:schema';
 
 /**
- * Run `fn` in a transaction holding the federation's schema lock (an advisory transaction lock), so
- * the engine's parallel creates, a re-run racing a retry or two `pulumi up` at once take turns.
+ * Run `fn` in a transaction: committed when it returns, rolled back when it throws. With
+ * `schemaLock`, the transaction first takes the federation's schema lock (an advisory transaction
+ * lock), so the engine's parallel creates, a re-run racing a retry or two `pulumi up` at once take
+ * turns at DDL.
  */
-export async function inSchemaTransaction<T>(client: Client, fn: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
+export async function inTransaction<T>(
+  client: Client,
+  fn: () => Promise<T>,
+  opts: { schemaLock?: boolean } = {},
+): Promise<T> {
+  await client.query(transactions.begin);
   try {
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [SCHEMA_LOCK_KEY]);
+    if (opts.schemaLock === true) await client.query(transactions.lock, [SCHEMA_LOCK_KEY]);
     const result = await fn();
-    await client.query('COMMIT');
+    await client.query(transactions.commit);
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query(transactions.rollback).catch(() => undefined);
     throw err;
   }
 }

@@ -26,24 +26,18 @@ import {
   Unreachable,
   configureProvider,
   explained,
-  inSchemaTransaction,
+  inTransaction,
   isLost,
   report,
   withClient,
 } from './connection';
 import { changedKeys, invalidKeys } from './inputs';
+import { copyLanding, restoreFromPeers } from './replication';
 import { FederationResource } from './resource';
-import {
-  type PartitionBound,
-  canRead,
-  listBound,
-  partitions,
-  publications,
-  qualified,
-  slots,
-  subscriptions,
-} from './statements';
-import { waitForSync } from './subscription';
+import { listBound } from './sql/identifiers';
+import { type PartitionBound, partitions } from './sql/partitions';
+import { publications } from './sql/publications';
+import { subscriptions } from './sql/subscriptions';
 
 export interface PartitionInputs {
   /** The member whose server holds this partition. */
@@ -118,117 +112,60 @@ async function ensurePartition(
   client: Client,
   inputs: PartitionInputs,
 ): Promise<{ attachedWithRows: boolean; created: boolean }> {
-  return inSchemaTransaction(client, async () => {
-    const b = bound(inputs);
-    const state = await inspect(client, b);
-    let attachedWithRows = false;
-    if (!state.exists) {
-      await client.query(inputs.createSql);
-    } else if (state.parent === inputs.table && state.bound === listBound(inputs.owner)) {
-      // Already there (a re-run, or kept attached when its member left): adopt it.
-    } else if (state.kind === 'r' && state.parent === null && state.bound === null) {
-      await client.query(partitions.attach(b));
-      attachedWithRows = state.hasRows;
-      report(
-        `partition ${inputs.schema}.${inputs.partition} on member "${inputs.member}": attached the existing table ` +
-          `${inputs.schema}.${inputs.partition} (kept from an earlier detach)${state.hasRows ? ' with its rows' : ''}`,
-      );
-    } else {
-      const what =
-        state.kind !== 'r' && state.kind !== 'p'
-          ? `an object of relkind '${state.kind ?? '?'}'`
-          : state.bound !== null
-            ? `the partition ${state.bound}`
-            : 'a table';
-      throw new Error(
-        `${inputs.schema}.${inputs.partition} already exists as ${what}` +
-          `${state.parent !== null ? ` of ${state.parent}` : ''}, not as the partition of ${inputs.table} ` +
-          `${listBound(inputs.owner)}; rename or drop it by hand, or choose another partitionTemplate`,
-      );
-    }
-    if (inputs.guardSql !== '') await client.query(inputs.guardSql);
-    return { attachedWithRows, created: !state.exists };
-  });
+  return inTransaction(
+    client,
+    async () => {
+      const b = bound(inputs);
+      const state = await inspect(client, b);
+      let attachedWithRows = false;
+      if (!state.exists) {
+        await client.query(inputs.createSql);
+      } else if (state.parent === inputs.table && state.bound === listBound(inputs.owner)) {
+        // Already there (a re-run, or kept attached when its member left): adopt it.
+      } else if (state.kind === 'r' && state.parent === null && state.bound === null) {
+        await client.query(partitions.attach(b));
+        attachedWithRows = state.hasRows;
+        report(
+          `partition ${inputs.schema}.${inputs.partition} on member "${inputs.member}": attached the existing table ` +
+            `${inputs.schema}.${inputs.partition} (kept from an earlier detach)${state.hasRows ? ' with its rows' : ''}`,
+        );
+      } else {
+        const what =
+          state.kind !== 'r' && state.kind !== 'p'
+            ? `an object of relkind '${state.kind ?? '?'}'`
+            : state.bound !== null
+              ? `the partition ${state.bound}`
+              : 'a table';
+        throw new Error(
+          `${inputs.schema}.${inputs.partition} already exists as ${what}` +
+            `${state.parent !== null ? ` of ${state.parent}` : ''}, not as the partition of ${inputs.table} ` +
+            `${listBound(inputs.owner)}; rename or drop it by hand, or choose another partitionTemplate`,
+        );
+      }
+      if (inputs.guardSql !== '') await client.query(inputs.guardSql);
+      return { attachedWithRows, created: !state.exists };
+    },
+    { schemaLock: true },
+  );
 }
 
 /**
- * A member's own partition made anew on a server that lost it: when its peers hold copies, the most
- * advanced one (the most rows) is copied in, by a temporary publication of that copy on the peer and
- * a temporary subscription here (PostgreSQL's own initial copy), both dropped afterwards. Says which
- * copy it took and every peer's count. Rows the member wrote that no peer had received went with its
- * disk: their number cannot be known without its WAL, and the report says so.
+ * A member's own partition made anew on a server that lost it is restored from the most advanced
+ * of its peers' copies (components/providers/replication.ts).
  */
-async function restoreFromPeers(client: Client, inputs: PartitionInputs): Promise<void> {
+async function restore(client: Client, inputs: PartitionInputs): Promise<void> {
   const peers = inputs.restoreFrom ?? [];
   if ((inputs.publication ?? '') === '' || peers.length === 0) return;
-  const b = bound(inputs);
-  const copy = qualified(b.schema, b.partition);
-  const counts: Array<{ peer: (typeof peers)[number]; rows: number }> = [];
-  for (const peer of peers) {
-    try {
-      const rows = await withClient(peer.member, peer.connection, async (pc) => {
-        const state = await inspect(pc, b);
-        if (!state.exists || state.parent !== b.table || state.bound !== listBound(b.owner)) return undefined;
-        return Number((await pc.query<{ n: string }>(`SELECT count(*) AS n FROM ${copy}`)).rows[0]?.n ?? 0);
-      });
-      if (rows !== undefined) counts.push({ peer, rows });
-    } catch (err) {
-      if (!(err instanceof Unreachable)) throw err;
-      report(
-        `restoring ${b.schema}.${b.partition} on "${inputs.member}": peer "${peer.member}" is unreachable, its copy not considered`,
-      );
-    }
-  }
-  counts.sort((x, y) => y.rows - x.rows || (x.peer.member < y.peer.member ? -1 : 1));
-  const best = counts[0];
-  if (best === undefined || best.rows === 0) return; // a new member: nobody holds its rows yet
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
-  const temp = `pgfed_restore_${createHash('sha256').update(`${inputs.member}/${b.schema}.${b.partition}`).digest('hex').slice(0, 16)}`;
-  const pg: typeof import('pg') = require('pg');
-  await withClient(best.peer.member, best.peer.connection, async (pc) => {
-    // Leftovers of an interrupted restore go first.
-    await pc.query(`DROP PUBLICATION IF EXISTS ${pg.escapeIdentifier(temp)}`);
-    if ((await pc.query(slots.state, [temp])).rowCount === 1) await pc.query(slots.drop, [temp]);
-    const readable =
-      (await pc.query<{ ok: boolean }>(canRead, [inputs.replicationUser ?? '', copy])).rows[0]?.ok === true;
-    await pc.query(`CREATE PUBLICATION ${pg.escapeIdentifier(temp)} FOR TABLE ${copy}`);
-    if (!readable)
-      await pc.query(`GRANT SELECT ON ${copy} TO ${pg.escapeIdentifier(inputs.replicationUser ?? '')}`);
-    await pc.query(slots.create, [temp]);
-    try {
-      const found = await client.query(subscriptions.find, [temp]);
-      if (found.rowCount === 1) {
-        await client.query(subscriptions.disable(temp));
-        await client.query(subscriptions.detachSlot(temp));
-        await client.query(subscriptions.drop(temp));
-      }
-      await client.query(
-        `CREATE SUBSCRIPTION ${pg.escapeIdentifier(temp)} CONNECTION ${pg.escapeLiteral(best.peer.conninfo)} ` +
-          `PUBLICATION ${pg.escapeIdentifier(temp)} WITH (create_slot = false, slot_name = ${pg.escapeLiteral(temp)}, copy_data = true)`,
-      );
-      try {
-        await waitForSync(client, temp, inputs.syncTimeoutSeconds ?? 300, { owner: b.owner });
-      } finally {
-        await client.query(subscriptions.disable(temp));
-        await client.query(subscriptions.detachSlot(temp));
-        await client.query(subscriptions.drop(temp));
-      }
-    } finally {
-      for (let attempt = 0; attempt < 40 && (await pc.query(slots.state, [temp])).rowCount === 1; attempt++) {
-        const active = (await pc.query<{ active: boolean }>(slots.state, [temp])).rows[0]?.active === true;
-        if (!active) await pc.query(slots.drop, [temp]);
-        else await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-      await pc.query(`DROP PUBLICATION IF EXISTS ${pg.escapeIdentifier(temp)}`);
-      if (!readable)
-        await pc.query(`REVOKE SELECT ON ${copy} FROM ${pg.escapeIdentifier(inputs.replicationUser ?? '')}`);
-    }
+  await restoreFromPeers(client, {
+    member: inputs.member,
+    owner: inputs.owner,
+    schema: inputs.schema,
+    table: inputs.table,
+    partition: inputs.partition,
+    replicationUser: inputs.replicationUser ?? '',
+    syncTimeoutSeconds: inputs.syncTimeoutSeconds ?? 300,
+    peers,
   });
-  report(
-    `restored ${best.rows} rows of ${b.schema}.${b.partition} on "${inputs.member}" from the copy on "${best.peer.member}", ` +
-      `the most advanced (${counts.map((c) => `${c.peer.member} ${c.rows}`).join(', ')}); rows "${inputs.member}" wrote ` +
-      `that no peer had received are lost with its disk, and how many cannot be known without its WAL`,
-  );
 }
 
 /** An own partition joins its member's publication when the publication already exists. */
@@ -250,8 +187,8 @@ async function joinPublication(client: Client, inputs: PartitionInputs): Promise
 }
 
 /**
- * A landing partition of a running subscription: refresh the subscription so it copies this
- * partition from its owner, and wait until the copy is ready.
+ * A landing partition of a running subscription: the subscription copies it from its owner, and
+ * `up` waits until the copy is ready (a stale copy, kept from before, is emptied first).
  */
 async function joinSubscription(
   client: Client,
@@ -263,69 +200,24 @@ async function joinSubscription(
   const found = await client.query<{ publications: string[] }>(subscriptions.find, [subscription]);
   const publication = found.rows[0]?.publications[0];
   if (publication === undefined) return; // a new member: its subscription copies everything when created
-  const copy = `${inputs.schema}.${inputs.partition}`;
   const hasRows = (await client.query<{ has_rows: boolean }>(partitions.hasRows(bound(inputs)))).rows[0]
     ?.has_rows;
-  // The refresh copies whatever the owner's publication lists into this server. Before it runs, and
-  // before a stale copy is emptied, the owner must be seen to publish this partition to a role that
-  // can read it, and nothing but partitions of its own: its catalog decides nothing destructive here.
-  const publisherConnection = inputs.publisherConnection;
-  if (publisherConnection !== undefined) {
-    await withClient(inputs.owner, publisherConnection, async (pub) => {
-      const published = await pub.query<{
-        schema: string;
-        name: string;
-        bound: string | null;
-        parent: string | null;
-      }>(publications.contents, [publication]);
-      const foreign = published.rows.filter((r) => r.parent === null || r.bound !== listBound(inputs.owner));
-      if (foreign.length > 0) {
-        throw new Error(
-          `publication ${publication} on "${inputs.owner}" also publishes ${foreign.map((r) => `${r.schema}.${r.name}`).join(', ')}, ` +
-            `which is not a partition of "${inputs.owner}"'s; remove it from the publication and run again. Nothing was changed here`,
-        );
-      }
-      if (!published.rows.some((r) => r.schema === inputs.schema && r.name === inputs.partition)) {
-        throw new Error(
-          `owner "${inputs.owner}" does not publish ${copy} in ${publication} (yet); nothing was changed here. ` +
-            `Run \`pulumi up\` again once the owner's partition is deployed`,
-        );
-      }
-      const readable = await pub.query<{ ok: boolean }>(canRead, [
-        inputs.replicationUser ?? '',
-        qualified(inputs.schema, inputs.partition),
-      ]);
-      if (readable.rows[0]?.ok !== true) {
-        throw new Error(
-          `role ${inputs.replicationUser ?? ''} cannot read ${copy} on "${inputs.owner}"; nothing was changed here`,
-        );
-      }
-    });
-  } else if (hasRows === true || attachedWithRows) {
-    throw new Error(
-      `${copy} holds rows and no connection to its owner "${inputs.owner}" was given to check the resync`,
-    );
-  }
-  if (hasRows === true || attachedWithRows) {
-    // Only the owner writes this partition, so its rows are the truth, and the copy about to start
-    // would fail on every key the stale copy already holds.
-    await client.query('BEGIN');
-    try {
-      for (const statement of partitions.truncateAsReplica([inputs])) await client.query(statement);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-    report(
-      `${copy} on "${inputs.member}" held rows from before; it was emptied and is being copied afresh from its owner "${inputs.owner}"`,
-    );
-  }
-  await client.query(subscriptions.refresh(subscription));
-  await waitForSync(client, subscription, inputs.syncTimeoutSeconds ?? 300, {
-    owner: inputs.owner,
-    only: { schema: inputs.schema, partition: inputs.partition },
-  });
+  await copyLanding(
+    client,
+    {
+      member: inputs.member,
+      owner: inputs.owner,
+      schema: inputs.schema,
+      table: inputs.table,
+      partition: inputs.partition,
+      subscription,
+      publication,
+      replicationUser: inputs.replicationUser ?? '',
+      syncTimeoutSeconds: inputs.syncTimeoutSeconds ?? 300,
+    },
+    inputs.publisherConnection,
+    hasRows === true || attachedWithRows,
+  );
 }
 
 export const partitionProvider = {
@@ -365,7 +257,7 @@ export const partitionProvider = {
     await explained(where, secretsOf(inputs), () =>
       withClient(inputs.member, inputs.connection, async (client) => {
         const { attachedWithRows, created } = await ensurePartition(client, inputs);
-        if (created) await restoreFromPeers(client, inputs);
+        if (created) await restore(client, inputs);
         await joinPublication(client, inputs);
         await joinSubscription(client, inputs, attachedWithRows);
       }),
@@ -390,7 +282,7 @@ export const partitionProvider = {
         secretsOf(news),
         () =>
           withClient(news.member, news.connection, (client) =>
-            inSchemaTransaction(client, () => client.query(news.guardSql)),
+            inTransaction(client, () => client.query(news.guardSql), { schemaLock: true }),
           ),
       );
     }
@@ -403,35 +295,39 @@ export const partitionProvider = {
     try {
       await explained(where, secretsOf(props), () =>
         withClient(member, props.connection, (client) =>
-          inSchemaTransaction(client, async () => {
-            const b = bound(props);
-            const state = await inspect(client, b);
-            if (!state.exists || state.parent !== table) return;
-            const publication = props.publication ?? '';
-            if (publication !== '') {
-              const res = await client.query<{ member: boolean }>(publications.membership, [
-                publication,
-                schema,
-                partition,
-              ]);
-              if (res.rows[0]?.member === true)
-                await client.query(publications.dropTable(publication, schema, partition));
-            }
-            if (!state.hasRows || onDelete === 'drop') {
-              await client.query(partitions.drop(b));
-              if (state.hasRows) report(`${where}: dropped with its rows (partitionDeletion is "drop")`);
-              return;
-            }
-            if (onDelete === 'keep') {
-              report(`${where}: holds rows, left attached to ${table} (partitionDeletion is "keep")`);
-              return;
-            }
-            await client.query(partitions.detach(b));
-            report(
-              `${where}: holds rows, so it was detached from ${table} and kept as table ${schema}.${partition}; ` +
-                `drop it by hand when you no longer need the rows (or set partitionDeletion to "drop")`,
-            );
-          }),
+          inTransaction(
+            client,
+            async () => {
+              const b = bound(props);
+              const state = await inspect(client, b);
+              if (!state.exists || state.parent !== table) return;
+              const publication = props.publication ?? '';
+              if (publication !== '') {
+                const res = await client.query<{ member: boolean }>(publications.membership, [
+                  publication,
+                  schema,
+                  partition,
+                ]);
+                if (res.rows[0]?.member === true)
+                  await client.query(publications.dropTable(publication, schema, partition));
+              }
+              if (!state.hasRows || onDelete === 'drop') {
+                await client.query(partitions.drop(b));
+                if (state.hasRows) report(`${where}: dropped with its rows (partitionDeletion is "drop")`);
+                return;
+              }
+              if (onDelete === 'keep') {
+                report(`${where}: holds rows, left attached to ${table} (partitionDeletion is "keep")`);
+                return;
+              }
+              await client.query(partitions.detach(b));
+              report(
+                `${where}: holds rows, so it was detached from ${table} and kept as table ${schema}.${partition}; ` +
+                  `drop it by hand when you no longer need the rows (or set partitionDeletion to "drop")`,
+              );
+            },
+            { schemaLock: true },
+          ),
         ),
       );
     } catch (err) {

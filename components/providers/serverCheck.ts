@@ -12,6 +12,7 @@ import type { Client } from 'pg';
 import { type PgConnection, type ResourceArgs, configureProvider, explained, withClient } from './connection';
 import { changedKeys, containsUnknown } from './inputs';
 import { FederationResource } from './resource';
+import { server } from './sql/server';
 
 export interface ServerCheckInputs {
   member: string;
@@ -46,31 +47,24 @@ export interface ServerFacts {
 }
 
 async function serverFacts(client: Client): Promise<ServerFacts> {
-  const res = await client.query<{ name: string; setting: string }>(
-    `SELECT name, setting FROM pg_settings WHERE name = ANY($1)`,
+  const res = await client.query<{ name: string; setting: string }>(server.settings, [
     [
-      [
-        'wal_level',
-        'max_replication_slots',
-        'max_wal_senders',
-        'max_logical_replication_workers',
-        'max_worker_processes',
-        'server_version_num',
-        'server_version',
-      ],
+      'wal_level',
+      'max_replication_slots',
+      'max_wal_senders',
+      'max_logical_replication_workers',
+      'max_worker_processes',
+      'server_version_num',
+      'server_version',
     ],
-  );
+  ]);
   const settings = Object.fromEntries(res.rows.map((r) => [r.name, r.setting]));
-  const role = await client.query<{ rolsuper: boolean }>(
-    'SELECT rolsuper FROM pg_roles WHERE rolname = current_user',
-  );
+  const role = await client.query<{ rolsuper: boolean }>(server.superuser);
   // A role that may not read it (not a superuser: reported below) leaves it unknown.
-  const readable = await client.query<{ ok: boolean }>(
-    "SELECT has_function_privilege('pg_control_system()', 'EXECUTE') AS ok",
-  );
+  const readable = await client.query<{ ok: boolean }>(server.controlReadable);
   const control =
     readable.rows[0]?.ok === true
-      ? await client.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_control_system()')
+      ? await client.query<{ id: string }>(server.systemIdentifier)
       : { rows: [] };
   return {
     settings,
@@ -177,7 +171,7 @@ export function movedServer(
 async function alreadyServing(client: Client, inputs: ServerCheckInputs): Promise<string | undefined> {
   const generation = inputs.serverGeneration ?? 1;
   if (generation <= 1 || inputs.publication === undefined) return undefined;
-  const found = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [inputs.publication]);
+  const found = await client.query(server.hasPublication, [inputs.publication]);
   if (found.rowCount === 0) return undefined;
   return (
     `member "${inputs.member}": serverGeneration ${generation} moves it to a new server, but the server at ` +

@@ -6,25 +6,21 @@
  * Pure builders and catalog reads, serialized by value into the FederatedTable provider.
  */
 import type { Client } from 'pg';
+import { inTransaction } from './connection';
+import {
+  type DeclaredColumn,
+  type ShapeCheck,
+  type ShapeColumn,
+  type ShapeIndex,
+  alterTable,
+  declaredColumns,
+  canonicalTable,
+  indexes as indexSql,
+  tableCatalog,
+} from './sql/tables';
+import { qualified } from './sql/identifiers';
 
-export interface ShapeColumn {
-  name: string;
-  type: string;
-  notNull: boolean;
-  /** The DEFAULT as SQL text, or undefined. */
-  default?: string;
-}
-
-export interface ShapeIndex {
-  name: string;
-  columns: string[];
-  unique: boolean;
-}
-
-export interface ShapeCheck {
-  name: string;
-  expression: string;
-}
+export type { ShapeCheck, ShapeColumn, ShapeIndex } from './sql/tables';
 
 export interface TableShape {
   columns: ShapeColumn[];
@@ -51,28 +47,16 @@ function sameIndex(a: ShapeIndex, b: ShapeIndex): boolean {
   return a.name === b.name && a.unique === b.unique && a.columns.join('\u0000') === b.columns.join('\u0000');
 }
 
-function pg(): typeof import('pg') {
-  return require('pg') as typeof import('pg');
-}
-
-function table(schema: string, name: string): string {
-  const { escapeIdentifier } = pg();
-  return `${escapeIdentifier(schema)}.${escapeIdentifier(name)}`;
-}
-
 /**
  * The steps from `from` to `to`, for table `schema.name`. Types compare as given: call with
  * canonical types (`canonicalTypes`) when one side comes from the catalog.
  */
 export function shapeSteps(schema: string, name: string, from: TableShape, to: TableShape): ShapeStep[] {
-  const { escapeIdentifier } = pg();
-  const t = table(schema, name);
   const steps: ShapeStep[] = [];
   const before = new Map(from.columns.map((c) => [c.name, c]));
   const after = new Map(to.columns.map((c) => [c.name, c]));
   for (const c of to.columns) {
     const was = before.get(c.name);
-    const col = escapeIdentifier(c.name);
     if (was === undefined) {
       if (c.notNull && c.default === undefined) {
         steps.push({
@@ -89,10 +73,7 @@ export function shapeSteps(schema: string, name: string, from: TableShape, to: T
       steps.push({
         kind: 'additive',
         describe: `add column ${c.name} ${c.type}${c.default !== undefined ? ` DEFAULT ${c.default}` : ''}${c.notNull ? ' NOT NULL' : ''}`,
-        sql: [
-          `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${col} ${c.type}` +
-            `${c.default !== undefined ? ` DEFAULT ${c.default}` : ''}${c.notNull ? ' NOT NULL' : ''}`,
-        ],
+        sql: [alterTable.addColumn(schema, name, c)],
         column: c.name,
       });
       continue;
@@ -117,9 +98,7 @@ export function shapeSteps(schema: string, name: string, from: TableShape, to: T
           c.default === undefined
             ? `drop the default of ${c.name}`
             : `set the default of ${c.name} to ${c.default}`,
-        sql: [
-          `ALTER TABLE ${t} ALTER COLUMN ${col} ${c.default === undefined ? 'DROP DEFAULT' : `SET DEFAULT ${c.default}`}`,
-        ],
+        sql: [alterTable.setDefault(schema, name, c.name, c.default)],
         column: c.name,
       });
     }
@@ -127,14 +106,14 @@ export function shapeSteps(schema: string, name: string, from: TableShape, to: T
       steps.push({
         kind: 'additive',
         describe: `allow NULL in ${c.name}`,
-        sql: [`ALTER TABLE ${t} ALTER COLUMN ${col} DROP NOT NULL`],
+        sql: [alterTable.dropNotNull(schema, name, c.name)],
         column: c.name,
       });
     } else if (!was.notNull && c.notNull) {
       steps.push({
         kind: 'destructive',
         describe: `forbid NULL in ${c.name}`,
-        sql: [`ALTER TABLE ${t} ALTER COLUMN ${col} SET NOT NULL`],
+        sql: [alterTable.setNotNull(schema, name, c.name)],
         column: c.name,
       });
     }
@@ -144,7 +123,7 @@ export function shapeSteps(schema: string, name: string, from: TableShape, to: T
       steps.push({
         kind: 'destructive',
         describe: `drop column ${c.name}`,
-        sql: [`ALTER TABLE ${t} DROP COLUMN ${escapeIdentifier(c.name)}`],
+        sql: [alterTable.dropColumn(schema, name, c.name)],
         column: c.name,
       });
     }
@@ -157,7 +136,7 @@ export function shapeSteps(schema: string, name: string, from: TableShape, to: T
       steps.push({
         kind: 'additive',
         describe: `drop index ${index.name} (to make it again)`,
-        sql: [`DROP INDEX IF EXISTS ${table(schema, index.name)}`],
+        sql: [indexSql.drop(schema, index.name)],
       });
     steps.push({
       kind: 'additive',
@@ -171,7 +150,7 @@ export function shapeSteps(schema: string, name: string, from: TableShape, to: T
       steps.push({
         kind: 'additive',
         describe: `drop index ${index.name}`,
-        sql: [`DROP INDEX IF EXISTS ${table(schema, index.name)}`],
+        sql: [indexSql.drop(schema, index.name)],
       });
     }
   }
@@ -183,16 +162,13 @@ export function shapeSteps(schema: string, name: string, from: TableShape, to: T
       steps.push({
         kind: 'additive',
         describe: `drop check ${check.name} (to make it again)`,
-        sql: [`ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${escapeIdentifier(check.name)}`],
+        sql: [alterTable.dropConstraint(schema, name, check.name)],
       });
     }
     steps.push({
       kind: 'destructive',
       describe: `add check ${check.name}: ${check.expression}`,
-      sql: [
-        `ALTER TABLE ${t} ADD CONSTRAINT ${escapeIdentifier(check.name)} CHECK (${check.expression}) NOT VALID`,
-        `ALTER TABLE ${t} VALIDATE CONSTRAINT ${escapeIdentifier(check.name)}`,
-      ],
+      sql: alterTable.addCheck(schema, name, check),
     });
   }
   for (const check of from.checks) {
@@ -200,7 +176,7 @@ export function shapeSteps(schema: string, name: string, from: TableShape, to: T
       steps.push({
         kind: 'additive',
         describe: `drop check ${check.name}`,
-        sql: [`ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${escapeIdentifier(check.name)}`],
+        sql: [alterTable.dropConstraint(schema, name, check.name)],
       });
     }
   }
@@ -213,31 +189,18 @@ export async function readShape(
   schema: string,
   name: string,
 ): Promise<TableShape | undefined> {
-  const rel = `${table(schema, name)}`;
-  const exists = await client.query<{ oid: string | null }>('SELECT to_regclass($1)::oid::text AS oid', [
-    rel,
-  ]);
+  const exists = await client.query<{ oid: string | null }>(tableCatalog.oid, [qualified(schema, name)]);
   const oid = exists.rows[0]?.oid;
   if (oid === null || oid === undefined) return undefined;
   const columns = await client.query<{ name: string; type: string; not_null: boolean; dflt: string | null }>(
-    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
-            pg_get_expr(d.adbin, d.adrelid) AS dflt
-       FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-      WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    tableCatalog.columns,
     [oid],
   );
   const indexes = await client.query<{ name: string; columns: string[]; unique: boolean }>(
-    `SELECT c.relname AS name, i.indisunique AS unique,
-            ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(num, ord)
-                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num ORDER BY k.ord)::text[] AS columns
-       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-      WHERE i.indrelid = $1::oid AND NOT i.indisprimary`,
+    tableCatalog.indexes,
     [oid],
   );
-  const checks = await client.query<{ name: string; def: string }>(
-    `SELECT conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::oid AND contype = 'c'`,
-    [oid],
-  );
+  const checks = await client.query<{ name: string; def: string }>(tableCatalog.checks, [oid]);
   return {
     columns: columns.rows.map((c) => ({
       name: c.name,
@@ -257,38 +220,34 @@ export async function readShape(
  */
 export async function canonicalColumns(client: Client, columns: ShapeColumn[]): Promise<ShapeColumn[]> {
   if (columns.length === 0) return [];
-  const { escapeIdentifier } = pg();
-  await client.query('BEGIN');
-  try {
-    // Types and defaults passed config validation (components/tables.ts): a type name, a constant
-    // or a call without arguments, nothing else; one statement, by the extended protocol.
+  const rows = await inTransaction(client, async () => {
+    // One statement, by the extended protocol.
     await client.query({
-      text: `CREATE TEMP TABLE pg_federation_shape (${columns
-        .map(
-          (c, i) =>
-            `${escapeIdentifier(`c${i}`)} ${c.type}${c.default !== undefined ? ` DEFAULT ${c.default}` : ''}`,
-        )
-        .join(', ')}) ON COMMIT DROP`,
+      text: canonicalTable.create(columns),
       values: [],
       queryMode: 'extended',
     } as import('pg').QueryConfig);
-    const res = await client.query<{ name: string; type: string; dflt: string | null }>(
-      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, pg_get_expr(d.adbin, d.adrelid) AS dflt
-         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE a.attrelid = 'pg_federation_shape'::regclass AND a.attnum > 0 ORDER BY a.attnum`,
-    );
-    await client.query('ROLLBACK');
-    return columns.map((c, i) => {
-      const row = res.rows.find((r) => r.name === `c${i}`);
-      return {
-        name: c.name,
-        type: row?.type ?? c.type,
-        notNull: c.notNull,
-        ...(row?.dflt != null ? { default: row.dflt } : {}),
-      };
-    });
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  }
+    return (await client.query<{ name: string; type: string; dflt: string | null }>(canonicalTable.columns))
+      .rows;
+  });
+  return columns.map((c, i) => {
+    const row = rows.find((r) => r.name === `c${i}`);
+    return {
+      name: c.name,
+      type: row?.type ?? c.type,
+      notNull: c.notNull,
+      ...(row?.dflt != null ? { default: row.dflt } : {}),
+    };
+  });
+}
+
+/** A table's shape as declared: columns with their defaults as SQL text (sql/tables.ts), indexes, checks. */
+export function declaredShape(t: {
+  member: string;
+  columns: DeclaredColumn[];
+  ownerColumn: string;
+  indexes?: ShapeIndex[];
+  checks?: ShapeCheck[];
+}): TableShape {
+  return { columns: declaredColumns(t), indexes: t.indexes ?? [], checks: t.checks ?? [] };
 }

@@ -32,20 +32,32 @@ import {
   describeConnection,
   errorMessage,
   explained,
+  inTransaction,
   isLost,
   report,
   tlsHint,
   withClient,
 } from './connection';
 import { changedKeys, invalidKeys } from './inputs';
+import {
+  type Landing,
+  describeForeign,
+  dropSlot,
+  dropSubscriptionOnly,
+  foreignRelations,
+  holdingRows,
+  relationsOf,
+  slotState,
+  waitForSync,
+} from './replication';
 import { FederationResource } from './resource';
-import { listBound, partitions, publications, qualified, slots, subscriptions } from './statements';
+import { partitions } from './sql/partitions';
+import { publications } from './sql/publications';
+import { server } from './sql/server';
+import { slots } from './sql/slots';
+import { subscriptions } from './sql/subscriptions';
 
-export interface Landing {
-  schema: string;
-  table: string;
-  partition: string;
-}
+export type { Landing } from './replication';
 
 export interface SubscriptionInputs {
   subscriber: string;
@@ -77,14 +89,6 @@ interface ExistingSubscription {
   enabled: boolean;
 }
 
-interface Relation {
-  schema: string;
-  partition: string;
-  parent: string | null;
-  bound: string | null;
-  state: string;
-}
-
 function secretsOf(inputs: SubscriptionInputs): string[] {
   return [inputs.connection.password, inputs.publisherConnection.password, inputs.conninfo];
 }
@@ -94,112 +98,14 @@ async function findSubscription(client: Client, name: string): Promise<ExistingS
   return res.rows[0];
 }
 
-async function relationsOf(client: Client, name: string): Promise<Relation[]> {
-  return (await client.query<Relation>(subscriptions.relations, [name])).rows;
-}
-
-/**
- * Relations a subscription to `owner` may not write into: anything that is not a partition bounded
- * to `owner` (and, when `landings` is given, not one of them). With `settledToo` false, a relation
- * already in sync (state `r`) is let be: a partition detached and kept when its table left the
- * federation stays listed until the subscription is next refreshed, and its owner no longer
- * publishes it.
- */
-function foreignRelations(
-  rels: Relation[],
-  owner: string,
-  landings?: Landing[],
-  settledToo = true,
-): Relation[] {
-  return rels.filter(
-    (r) =>
-      (settledToo || r.state !== 'r') &&
-      (r.bound !== listBound(owner) ||
-        r.parent === null ||
-        (landings !== undefined &&
-          !landings.some(
-            (l) => l.schema === r.schema && l.partition === r.partition && l.table === r.parent,
-          ))),
-  );
-}
-
-function describeForeign(rels: Relation[], publication: string, publisher: string): string {
-  return (
-    `publication ${publication} on "${publisher}" publishes ${rels.map((r) => `${r.schema}.${r.partition}`).join(', ')}, ` +
-    `which this subscription does not feed (only the publisher's partitions of federated tables may be published); ` +
-    `remove them from the publication (ALTER PUBLICATION ${publication} DROP TABLE …) and run again. Nothing was changed here`
-  );
-}
-
-async function slotState(client: Client, slot: string): Promise<{ exists: boolean; active: boolean }> {
-  const row = (await client.query<{ active: boolean }>(slots.state, [slot])).rows[0];
-  return { exists: row !== undefined, active: row?.active === true };
-}
-
 /**
  * Drop our slot on the publisher when no subscription uses it (left by a half-done create or an
  * unclean delete). The slot name is derived from (subscriber, publisher), so only this
- * subscription can own it. A walsender that is shutting down may hold it for a moment: retried.
+ * subscription can own it.
  */
-async function dropOrphanSlot(client: Client, inputs: SubscriptionInputs, why: string): Promise<boolean> {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const state = await slotState(client, inputs.slotName);
-    if (!state.exists) return false;
-    if (!state.active) {
-      await client.query(slots.drop, [inputs.slotName]);
-      report(`dropped replication slot ${inputs.slotName} on publisher "${inputs.publisher}" (${why})`);
-      return true;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(
-    `replication slot ${inputs.slotName} on publisher "${inputs.publisher}" is still in use by another connection; ` +
-      `find it in pg_replication_slots (active_pid) and stop that consumer`,
-  );
-}
-
-/**
- * Wait, bounded, until the subscription's tables (or only one) are ready (`pg_subscription_rel`
- * state `r`). Every table it writes must be a partition bounded to `owner`: anything else stops the
- * subscription (disabled, so nothing more is written) with an error naming it.
- */
-export async function waitForSync(
-  client: Client,
-  name: string,
-  timeoutSeconds: number,
-  opts: { owner: string; publication?: string; only?: { schema: string; partition: string } },
-): Promise<void> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  for (;;) {
-    const rels = await relationsOf(client, name);
-    const foreign = foreignRelations(rels, opts.owner, undefined, false);
-    if (foreign.length > 0) {
-      await client.query(subscriptions.disable(name));
-      throw new Error(
-        `${describeForeign(foreign, opts.publication ?? 'its publication', opts.owner)}; subscription ${name} was disabled`,
-      );
-    }
-    const only = opts.only;
-    const watched =
-      only === undefined
-        ? rels
-        : rels.filter((r) => r.schema === only.schema && r.partition === only.partition);
-    if (only !== undefined && watched.length === 0) {
-      throw new Error(
-        `after REFRESH PUBLICATION, subscription ${name} does not copy ${only.schema}.${only.partition}: ` +
-          `the publisher "${opts.owner}" does not publish it (yet); run \`pulumi up\` again once it does`,
-      );
-    }
-    if (watched.every((r) => r.state === 'r')) return;
-    if (Date.now() > deadline) {
-      const states = watched.map((r) => `${r.schema}.${r.partition}=${r.state}`).join(', ');
-      throw new Error(
-        `initial sync not ready after ${timeoutSeconds}s (table states: ${states}; r = ready). ` +
-          `The subscriber's server log says why (an unreachable publisher, too few replication workers, ` +
-          `or rows already in the local copy); fix it and run \`pulumi up\` again, which resumes waiting`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+async function dropOrphanSlot(client: Client, inputs: SubscriptionInputs, why: string): Promise<void> {
+  if ((await dropSlot(client, inputs.slotName, `publisher "${inputs.publisher}"`)) === 'dropped') {
+    report(`dropped replication slot ${inputs.slotName} on publisher "${inputs.publisher}" (${why})`);
   }
 }
 
@@ -215,9 +121,8 @@ async function createSubscription(
   inputs: SubscriptionInputs,
   publisherVersion: number,
 ): Promise<void> {
-  const subscriberVersion = (await client.query<{ v: number }>(subscriptions.version)).rows[0]?.v ?? 0;
-  await client.query('BEGIN');
-  try {
+  const subscriberVersion = (await client.query<{ v: number }>(server.version)).rows[0]?.v ?? 0;
+  const stale = await inTransaction(client, async () => {
     await client.query(
       subscriptions.create(inputs.name, inputs.conninfo, inputs.publication, inputs.slotName, {
         subscriber: subscriberVersion,
@@ -237,28 +142,18 @@ async function createSubscription(
           `${missing.map((l) => `${l.schema}.${l.partition}`).join(', ')}; nothing was changed here`,
       );
     }
-    const stale: Array<Relation & { rows: number }> = [];
-    for (const rel of rels) {
-      const count = await client.query<{ n: string }>(
-        `SELECT count(*) AS n FROM ${qualified(rel.schema, rel.partition)}`,
-      );
-      const rows = Number(count.rows[0]?.n ?? 0);
-      if (rows > 0) stale.push({ ...rel, rows });
+    const holding = await holdingRows(client, rels);
+    if (holding.length > 0) {
+      for (const statement of partitions.truncateAsReplica(holding)) await client.query(statement);
     }
-    if (stale.length > 0) {
-      for (const statement of partitions.truncateAsReplica(stale)) await client.query(statement);
-    }
-    await client.query('COMMIT');
-    if (stale.length > 0) {
-      report(
-        `subscription ${inputs.name} on "${inputs.subscriber}": the stale local copy of ` +
-          `${stale.map((r) => `${r.schema}.${r.partition} (${r.rows} rows)`).join(', ')} was emptied; ` +
-          `a full copy from its owner "${inputs.publisher}" is under way and \`pulumi up\` waits for it`,
-      );
-    }
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
+    return holding;
+  });
+  if (stale.length > 0) {
+    report(
+      `subscription ${inputs.name} on "${inputs.subscriber}": the stale local copy of ` +
+        `${stale.map((r) => `${r.schema}.${r.partition} (${r.rows} rows)`).join(', ')} was emptied; ` +
+        `a full copy from its owner "${inputs.publisher}" is under way and \`pulumi up\` waits for it`,
+    );
   }
 }
 
@@ -291,9 +186,7 @@ async function ensure(inputs: SubscriptionInputs): Promise<void> {
       if (!there.exists) {
         // Its publisher lost the slot (a disk gone and rebuilt, or a slot invalidated past its WAL
         // limit): the subscription cannot resume. Made again below, with a full copy.
-        await client.query(subscriptions.disable(inputs.name));
-        await client.query(subscriptions.detachSlot(inputs.name));
-        await client.query(subscriptions.drop(inputs.name));
+        await dropSubscriptionOnly(client, inputs.name);
         report(
           `subscription ${inputs.name} on "${inputs.subscriber}": its slot is gone from publisher "${inputs.publisher}", ` +
             `so it is made again and copies "${inputs.publisher}"'s partitions afresh`,
@@ -312,12 +205,12 @@ async function ensure(inputs: SubscriptionInputs): Promise<void> {
         }
         await dropOrphanSlot(pub, inputs, `no subscription ${inputs.name} on "${inputs.subscriber}" used it`);
         await pub.query(slots.create, [inputs.slotName]);
-        const publisherVersion = (await pub.query<{ v: number }>(subscriptions.version)).rows[0]?.v ?? 0;
+        const publisherVersion = (await pub.query<{ v: number }>(server.version)).rows[0]?.v ?? 0;
         try {
           await createSubscription(client, inputs, publisherVersion);
         } catch (err) {
           // Left for the next run otherwise, which drops an orphan slot before creating.
-          await dropOrphanSlot(pub, inputs, 'CREATE SUBSCRIPTION did not commit').catch(() => undefined);
+          await dropOrphanSlot(pub, inputs, 'its CREATE SUBSCRIPTION did not commit').catch(() => undefined);
           throw publisherUnreachable(err, inputs);
         }
       });
@@ -432,9 +325,7 @@ export const subscriptionProvider = {
           }
           if (existing.slot === null || publisherLost) {
             // No slot to drop, or it went with a lost publisher: drop the subscription here only.
-            if (existing.enabled) await client.query(subscriptions.disable(props.name));
-            if (existing.slot !== null) await client.query(subscriptions.detachSlot(props.name));
-            await client.query(subscriptions.drop(props.name));
+            await dropSubscriptionOnly(client, props.name, existing);
             if (publisherLost) {
               report(
                 `${where}: dropped without its slot ${props.slotName}: publisher "${props.publisher}" is listed in lostMembers`,

@@ -1,63 +1,103 @@
 /**
  * An external member: a PostgreSQL server this program does not run (a VM, a managed service, the
- * local job's embedded servers). Its admin password comes from stack config; before anything is
- * created on it, a preflight check (components/providers/serverCheck.ts) makes sure it can take part.
+ * local job's embedded servers). It is reached at its `host` (required) and `port`, with `require`
+ * TLS by default; subscribers reach it at the same endpoint unless `replication*` says otherwise.
+ * Its admin password comes from stack config; before anything is created on it, a preflight check
+ * (components/providers/serverCheck.ts) makes sure it can take part. It may move to another server
+ * (`serverGeneration`).
  */
 import * as pulumi from '@pulumi/pulumi';
+import { z } from 'zod';
+import type { MemberBase } from '../config/types';
 import { adminConnectionArgs, readCaFile } from '../endpoints';
+import type { ServerCheckInputs } from '../providers/serverCheck';
 import { ServerCheck } from '../providers/serverCheck';
 import { replicationSettings } from '../replicationSettings';
-import type { ProvisionedServer, ServerKind } from './kind';
+import type { ServerKind } from './kind';
 
-export const externalKind: ServerKind = {
-  ownKeys: ['serverGeneration'],
+const fields = z.object({
+  /**
+   * Which server the member has had (1, 2, …). Raised together with host/port, it moves the member
+   * to a new, empty server: everything of it is made there, its own partitions restored from the
+   * peers' copies, and removed from the old server.
+   */
+  serverGeneration: z.number().int().min(1).optional(),
+});
 
-  validate(s) {
-    return s.host === undefined ? [`host: external member "${s.name}" needs a host`] : [];
+export interface ExternalMember extends MemberBase {
+  kind: 'external';
+}
+
+/** The preflight check's inputs, all but the connection. */
+export interface ExternalServerPlan {
+  kind: 'external';
+  member: ExternalMember;
+  database: string;
+  preflight: { resourceName: string; inputs: Omit<ServerCheckInputs, 'connection'> };
+}
+
+export const externalKind: ServerKind<ExternalMember, ExternalServerPlan> = {
+  fields,
+
+  validate(m) {
+    return m.host === undefined ? [`host: external member "${m.name}" needs a host`] : [];
   },
 
-  endpoints(s) {
+  resolve(m) {
+    const own = fields.parse(m);
     const admin = {
-      host: s.host ?? '',
-      port: s.port ?? 5432,
-      sslmode: s.sslmode ?? 'require',
-      ...(s.sslrootcert !== undefined ? { sslrootcert: s.sslrootcert } : {}),
+      host: m.host ?? '',
+      port: m.port ?? 5432,
+      sslmode: m.sslmode ?? 'require',
+      ...(m.sslrootcert !== undefined ? { sslrootcert: m.sslrootcert } : {}),
     };
     return {
+      name: m.name,
+      kind: 'external',
+      user: m.user ?? 'postgres',
       admin,
       replication: {
-        host: s.replicationHost ?? admin.host,
-        port: s.replicationPort ?? admin.port,
-        sslmode: s.replicationSslmode ?? admin.sslmode,
-        ...(s.replicationSslrootcert !== undefined ? { sslrootcert: s.replicationSslrootcert } : {}),
+        host: m.replicationHost ?? admin.host,
+        port: m.replicationPort ?? admin.port,
+        sslmode: m.replicationSslmode ?? admin.sslmode,
+        ...(m.replicationSslrootcert !== undefined ? { sslrootcert: m.replicationSslrootcert } : {}),
+      },
+      // pgnodemx exists only under PGO.
+      nodeName: 'static',
+      serverGeneration: own.serverGeneration ?? 1,
+    };
+  },
+
+  planServer(member, context) {
+    return {
+      kind: 'external',
+      member,
+      database: context.database,
+      preflight: {
+        resourceName: `${member.name}-preflight`,
+        inputs: {
+          member: member.name,
+          members: context.members,
+          recommended: { ...replicationSettings(context.maxMembers) },
+          serverGeneration: member.serverGeneration,
+          publication: context.publication,
+        },
       },
     };
   },
 
-  nodeName() {
-    // pgnodemx exists only under PGO.
-    return 'static';
-  },
-
-  provision(name, args): ProvisionedServer {
-    const { member, config, parent } = args;
+  provision(_name, plan, args) {
+    const { member, database } = plan;
     const password = pulumi.secret(args.passwords.apply((p) => p[member.name] ?? ''));
     const ca =
       member.admin.sslrootcert !== undefined ? readCaFile(member.name, member.admin.sslrootcert) : undefined;
-    const connection = adminConnectionArgs(member, config.database, password, ca);
+    const connection = adminConnectionArgs(member, database, password, ca);
     // A server we do not run is checked before anything is created on it.
     const preflight = new ServerCheck(
-      `${name}-preflight`,
-      {
-        member: member.name,
-        connection,
-        members: config.members.length,
-        recommended: { ...replicationSettings(config.maxMembers) },
-        serverGeneration: member.serverGeneration,
-        publication: args.publication,
-      },
+      plan.preflight.resourceName,
+      { ...plan.preflight.inputs, connection },
       // A new generation is a new server: checked afresh (and found empty) before anything moves there.
-      { parent, replacementTrigger: member.serverGeneration },
+      { parent: args.parent, replacementTrigger: member.serverGeneration },
     );
     return {
       connection,

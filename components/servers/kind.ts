@@ -1,39 +1,24 @@
 /**
- * What a member kind is: the config it takes and the defaults it gives, and how it provisions a
- * server. Each kind is one module (pgo.ts, external.ts); servers/index.ts lists them. Everything
- * after provisioning (schema, partitions, publication, subscriptions) is the same for every kind.
+ * What a member kind is: the config it takes and the defaults it gives (`KindConfig`, what config
+ * parsing needs), the record of its server's resources that the plan holds, and how it declares
+ * them. Each kind is one module (pgo.ts, external.ts); servers/index.ts lists them. Everything after
+ * provisioning (schema, partitions, publication, subscriptions) is the same for every kind.
  */
 import type * as pulumi from '@pulumi/pulumi';
-import type { Endpoint, FederationConfig, MemberConfig } from '../config';
+import type { KindConfig, MemberBase } from '../config/types';
 import type { ConnectionArgs } from '../providers/connection';
 
-/** The member keys that belong to one kind or another (the rest apply to every kind). */
-export const KIND_KEYS = [
-  'namespace',
-  'kubeContext',
-  'postgresImage',
-  'exporterImage',
-  'pgbackrestImage',
-  'dataStorage',
-  'backupStorage',
-  'passwordRotation',
-  'postgresVersion',
-  'serverGeneration',
-] as const;
-export type KindKey = (typeof KIND_KEYS)[number];
-
-/** A member's endpoint settings as written in config, before defaults. */
-export interface EndpointSettings {
-  name: string;
-  namespace: string;
-  host?: string;
-  port?: number;
-  sslmode?: Endpoint['sslmode'];
-  sslrootcert?: string;
-  replicationHost?: string;
-  replicationPort?: number;
-  replicationSslmode?: Endpoint['sslmode'];
-  replicationSslrootcert?: string;
+/** What of the federation a kind's server plan depends on. */
+export interface ServerContext {
+  database: string;
+  /** Members in the federation today. */
+  members: number;
+  /** Mesh capacity the replication settings are sized for (`maxMembers`). */
+  maxMembers: number;
+  monitoring: boolean;
+  retainClusters: boolean;
+  /** The member's publication: on a server, the sign that it already serves this member. */
+  publication: string;
 }
 
 /** What provisioning a server gives the rest of the member. */
@@ -50,9 +35,8 @@ export interface ProvisionedServer {
   resources: pulumi.Resource[];
 }
 
+/** What provisioning needs that is not plain data. */
 export interface ProvisionArgs {
-  member: MemberConfig;
-  config: FederationConfig;
   /** The parent of the member's resources. */
   parent: pulumi.ComponentResource;
   /** The Federation: parent of what members share (a Kubernetes provider per context). */
@@ -61,19 +45,11 @@ export interface ProvisionArgs {
   passwords: pulumi.Output<Record<string, string>>;
   /** A cache for what members of this kind share within one federation. */
   shared: Map<string, unknown>;
-  /** The member's publication: on a server, the sign that it already serves this member. */
-  publication: string;
 }
 
-export interface ServerKind {
-  /** The kind-specific member keys this kind accepts. */
-  ownKeys: readonly KindKey[];
-  /** Check what only this kind requires; each problem as `<key>: <what and how to fix>`. */
-  validate(settings: EndpointSettings): string[];
-  /** The admin and replication endpoints, defaults filled in. */
-  endpoints(settings: EndpointSettings): { admin: Endpoint; replication: Endpoint };
-  /** How `get_node_name()` knows the member's name: PGO's pgnodemx labels, or the name itself. */
-  nodeName(config: Pick<FederationConfig, 'monitoring'>): 'pgnodemx' | 'static';
+export interface ServerKind<M extends MemberBase, P> extends KindConfig<M> {
+  /** The inputs of its server's resources, decided once (the plan holds them). */
+  planServer(member: M, context: ServerContext): P;
   /** Declare the server (or what checks it) and say how to reach it. */
-  provision(name: string, args: ProvisionArgs): ProvisionedServer;
+  provision(name: string, plan: P, args: ProvisionArgs): ProvisionedServer;
 }

@@ -1,8 +1,11 @@
 /**
- * A PGO member: a Crunchy PGO v5 `PostgresCluster` this program declares, in this order:
+ * A PGO member: a Crunchy PGO v5 `PostgresCluster` this program declares. The kind owns its member
+ * keys (namespace, kubeContext, postgresVersion, images, storage, passwordRotation), its defaults
+ * (the primary service, `verify-full` with the namespace CA, the images PGO v5.8.9 ships per major),
+ * the names PGO gives a cluster's objects, and its server's resources, in this order:
  *   1. a generated postgres password and a stable SCRAM salt → the verifier (components/scram.ts);
  *   2. the `<name>-pguser-postgres` Secret patch with PGO's labels, the password and the verifier;
- *   3. the PostgresCluster, which Pulumi waits on until an instance is ready;
+ *   3. the PostgresCluster (servers/pgoCluster.ts), which Pulumi waits on until an instance is ready;
  *   4. the namespace CA (`pgo-root-cacert`), read once the cluster is ready, for `verify-full`.
  * Members of one kubeconfig context share one Kubernetes provider.
  */
@@ -12,16 +15,49 @@ import * as path from 'node:path';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
-import { primaryServiceHost, userSecretName } from '../naming';
+import { z } from 'zod';
+import { namespaceSchema, postgresVersionSchema, quantitySchema } from '../config/schema';
+import type { MemberBase } from '../config/types';
+import { adminConnectionArgs, readCaFile } from '../endpoints';
+import { SCRAM_SALT_BYTES, scramSha256Verifier } from '../scram';
+import type { ServerKind } from './kind';
 import {
   PGO_LABEL_CLUSTER,
   PGO_LABEL_PGUSER,
   PGO_LABEL_ROLE,
+  type PostgresClusterManifest,
   postgresClusterManifest,
-} from '../postgresCluster';
-import { SCRAM_SALT_BYTES, scramSha256Verifier } from '../scram';
-import { adminConnectionArgs, readCaFile } from '../endpoints';
-import { KIND_KEYS, type ProvisionArgs, type ProvisionedServer, type ServerKind } from './kind';
+} from './pgoCluster';
+
+/** The seed's images (PGO v5.0.3 era): the defaults for PostgreSQL 14, which stacks made for it keep. */
+export const DEFAULT_IMAGES = {
+  postgres: 'registry.developers.crunchydata.com/crunchydata/crunchy-postgres:centos8-14.0-0',
+  exporter: 'registry.developers.crunchydata.com/crunchydata/crunchy-postgres-exporter:ubi8-5.0.3-0',
+  pgbackrest: 'registry.developers.crunchydata.com/crunchydata/crunchy-pgbackrest:centos8-2.35-0',
+};
+
+/** The images PGO v5.8.9 ships for each major it supports (its config/manager/manager.yaml, RELATED_IMAGE_*). */
+const PGO_589 = 'registry.developers.crunchydata.com/crunchydata';
+export const IMAGES_BY_VERSION: Record<number, typeof DEFAULT_IMAGES> = {
+  14: DEFAULT_IMAGES,
+  ...Object.fromEntries(
+    (
+      [
+        [15, '15.19'],
+        [16, '16.15'],
+        [17, '17.11'],
+        [18, '18.6'],
+      ] as const
+    ).map(([major, version]) => [
+      major,
+      {
+        postgres: `${PGO_589}/crunchy-postgres:ubi9-${version}-2633`,
+        exporter: `${PGO_589}/crunchy-postgres-exporter:ubi9-0.19.1-2633`,
+        pgbackrest: `${PGO_589}/crunchy-pgbackrest:ubi9-2.59.0-2633`,
+      },
+    ]),
+  ),
+};
 
 /** The namespace CA Secret PGO creates (key `root.crt`). */
 export const PGO_ROOT_CA_SECRET = 'pgo-root-cacert';
@@ -29,7 +65,94 @@ export const PGO_ROOT_CA_SECRET = 'pgo-root-cacert';
 /** Where PGO mounts the CA in every instance: what subscribers use to verify their publishers. */
 export const PGO_CA_PATH = '/pgconf/tls/ca.crt';
 
-const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+/** PGO's user Secret for `user` on `cluster`. */
+export function userSecretName(cluster: string, user: string): string {
+  return `${cluster}-pguser-${user}`;
+}
+
+/** The in-cluster DNS name of a PGO cluster's primary service. */
+export function primaryServiceHost(cluster: string, namespace: string): string {
+  return `${cluster}-primary.${namespace}.svc`;
+}
+
+/**
+ * Objects PGO makes for a cluster in its namespace, named `<cluster>-<suffix>` (PGO v5
+ * internal/naming/names.go): a member named like one of another member's would collide with it.
+ */
+export const PGO_OBJECT_SUFFIXES = [
+  'primary',
+  'replicas',
+  'pods',
+  'ha',
+  'ha-config',
+  'config',
+  'cluster-cert',
+  'replication-cert',
+  'monitoring',
+  'pgbackrest',
+  'pguser',
+  'instance1',
+  'repo-host',
+  'backup',
+  'pgbouncer',
+];
+
+/** A PGO member's own keys (each defaults to the stack's key of the same name). */
+const fields = z.object({
+  /** The namespace of the cluster (defaults to the stack's `namespace`). */
+  namespace: namespaceSchema.optional(),
+  /** The kubeconfig context of the Kubernetes cluster it runs in (default: the current one). */
+  kubeContext: z.string().min(1).optional(),
+  postgresImage: z.string().min(1).optional(),
+  exporterImage: z.string().min(1).optional(),
+  pgbackrestImage: z.string().min(1).optional(),
+  dataStorage: quantitySchema.optional(),
+  backupStorage: quantitySchema.optional(),
+  /** Change it (any new value) to rotate the member's postgres password. */
+  passwordRotation: z.union([z.string().min(1), z.number()]).optional(),
+  /** The PostgreSQL major of this member (default: the stack's `postgresVersion`). */
+  postgresVersion: postgresVersionSchema.optional(),
+});
+
+export interface PgoMember extends MemberBase {
+  kind: 'pgo';
+  /** Kubernetes namespace of its PostgresCluster. */
+  namespace: string;
+  /** kubeconfig context; undefined: the ambient one. */
+  kubeContext?: string;
+  storage: { data: string; backup: string };
+  images: { postgres: string; exporter: string; pgbackrest: string };
+  /** A new value rotates the postgres password. */
+  passwordRotation?: string;
+  /** The PostgreSQL major of its PostgresCluster. */
+  postgresVersion: number;
+}
+
+/** The inputs of a PGO member's server resources (live values, the password and CA, come later). */
+export interface PgoServerPlan {
+  kind: 'pgo';
+  member: PgoMember;
+  database: string;
+  password: { resourceName: string; args: random.RandomPasswordArgs & { keepers?: Record<string, string> } };
+  salt: { resourceName: string; length: number };
+  secretPatch: {
+    resourceName: string;
+    metadata: {
+      name: string;
+      namespace: string;
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+    };
+  };
+  cluster: {
+    resourceName: string;
+    manifest: PostgresClusterManifest;
+    retainOnDelete: boolean;
+    customTimeouts: { create: string; update: string };
+  };
+  /** The namespace CA, read once the cluster is ready, when the admin connection verifies it. */
+  rootCa?: { resourceName: string; id: string };
+}
 
 /**
  * The @pulumi/postgresql provider reads its CA from a file: the PEM is written under
@@ -45,69 +168,155 @@ export function caFile(member: string, pem: string): string {
   return file;
 }
 
+const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+
 /** One Kubernetes provider per kubeconfig context, shared by the members in it. */
-function k8sProviderFor(args: ProvisionArgs): k8s.Provider | undefined {
-  const context = args.member.kubeContext;
+function k8sProviderFor(
+  context: string | undefined,
+  shared: Map<string, unknown>,
+  federation: pulumi.ComponentResource,
+): k8s.Provider | undefined {
   if (context === undefined) return undefined;
   const key = `k8s:${context}`;
-  let provider = args.shared.get(key) as k8s.Provider | undefined;
+  let provider = shared.get(key) as k8s.Provider | undefined;
   if (provider === undefined) {
-    provider = new k8s.Provider(`k8s-${context}`, { context }, { parent: args.federation });
-    args.shared.set(key, provider);
+    provider = new k8s.Provider(`k8s-${context}`, { context }, { parent: federation });
+    shared.set(key, provider);
   }
   return provider;
 }
 
-export const pgoKind: ServerKind = {
-  // Every kind-specific key is a PGO key so far.
-  // A PGO member keeps its PostgresCluster: it upgrades in place (PGUpgrade), it does not move.
-  ownKeys: KIND_KEYS.filter((key) => key !== 'serverGeneration'),
+export const pgoKind: ServerKind<PgoMember, PgoServerPlan> = {
+  fields,
 
   validate() {
     return [];
   },
 
-  endpoints(s) {
-    const inCluster = primaryServiceHost(s.name, s.namespace);
+  resolve(m, stack) {
+    const own = fields.parse(m);
+    const namespace = own.namespace ?? stack.namespace;
+    const inCluster = primaryServiceHost(m.name, namespace);
+    const postgresVersion = own.postgresVersion ?? stack.postgresVersion;
+    const images = IMAGES_BY_VERSION[postgresVersion] ?? DEFAULT_IMAGES;
     return {
+      name: m.name,
+      kind: 'pgo',
+      namespace,
+      ...(own.kubeContext !== undefined ? { kubeContext: own.kubeContext } : {}),
+      user: m.user ?? 'postgres',
       admin: {
-        host: s.host ?? inCluster,
-        port: s.port ?? 5432,
-        sslmode: s.sslmode ?? 'verify-full',
-        ...(s.sslrootcert !== undefined ? { sslrootcert: s.sslrootcert } : {}),
+        host: m.host ?? inCluster,
+        port: m.port ?? 5432,
+        sslmode: m.sslmode ?? 'verify-full',
+        ...(m.sslrootcert !== undefined ? { sslrootcert: m.sslrootcert } : {}),
       },
       replication: {
-        host: s.replicationHost ?? inCluster,
-        port: s.replicationPort ?? 5432,
-        sslmode: s.replicationSslmode ?? 'verify-full',
-        sslrootcert: s.replicationSslrootcert ?? PGO_CA_PATH,
+        host: m.replicationHost ?? inCluster,
+        port: m.replicationPort ?? 5432,
+        sslmode: m.replicationSslmode ?? 'verify-full',
+        sslrootcert: m.replicationSslrootcert ?? PGO_CA_PATH,
       },
+      storage: {
+        data: own.dataStorage ?? stack.dataStorage,
+        backup: own.backupStorage ?? stack.backupStorage,
+      },
+      postgresVersion,
+      images: {
+        postgres: own.postgresImage ?? stack.postgresImage ?? images.postgres,
+        exporter: own.exporterImage ?? stack.exporterImage ?? images.exporter,
+        pgbackrest: own.pgbackrestImage ?? stack.pgbackrestImage ?? images.pgbackrest,
+      },
+      // PGO preloads pgnodemx only when pgMonitor's exporter is on.
+      nodeName: stack.monitoring ? 'pgnodemx' : 'static',
+      ...(own.passwordRotation !== undefined ? { passwordRotation: String(own.passwordRotation) } : {}),
+      // A PGO member keeps its PostgresCluster: it upgrades in place (PGUpgrade), it does not move.
+      serverGeneration: 1,
     };
   },
 
-  nodeName(config) {
-    // PGO preloads pgnodemx only when pgMonitor's exporter is on.
-    return config.monitoring ? 'pgnodemx' : 'static';
+  nameProblems(members, memberKey) {
+    // PGO names the objects of a cluster `<cluster>-<suffix>` in its namespace.
+    const problems: string[] = [];
+    for (const a of members) {
+      for (const b of members) {
+        if (a === b || a.namespace !== b.namespace || !a.name.startsWith(`${b.name}-`)) continue;
+        const rest = a.name.slice(b.name.length + 1);
+        const suffix = PGO_OBJECT_SUFFIXES.find((x) => rest === x || rest.startsWith(`${x}-`));
+        if (suffix !== undefined) {
+          problems.push(
+            `${memberKey(a.name)}: "${a.name}" is a name PGO gives an object of member "${b.name}" ` +
+              `(\`<cluster>-${suffix}…\`) in namespace ${a.namespace}; rename the member`,
+          );
+        }
+      }
+    }
+    return problems;
   },
 
-  provision(name, args): ProvisionedServer {
-    const { member, config, parent } = args;
-    const provider = k8sProviderFor(args);
-    const k8sOpts = { parent, ...(provider !== undefined ? { provider } : {}) };
-    // A new `passwordRotation` value generates a new password (keepers are set only once a rotation
-    // is asked for, so a member that never rotated keeps its first password and its state).
-    const generated = new random.RandomPassword(
-      `${name}-postgres-password`,
-      {
-        length: 32,
-        special: false,
-        ...(member.passwordRotation !== undefined ? { keepers: { rotation: member.passwordRotation } } : {}),
+  planServer(member, context) {
+    const verifies = member.admin.sslmode === 'verify-ca' || member.admin.sslmode === 'verify-full';
+    return {
+      kind: 'pgo',
+      member,
+      database: context.database,
+      // A new `passwordRotation` value generates a new password (keepers are set only once a rotation
+      // is asked for, so a member that never rotated keeps its first password and its state).
+      password: {
+        resourceName: `${member.name}-postgres-password`,
+        args: {
+          length: 32,
+          special: false,
+          ...(member.passwordRotation !== undefined
+            ? { keepers: { rotation: member.passwordRotation } }
+            : {}),
+        },
       },
-      { parent },
-    );
+      salt: { resourceName: `${member.name}-scram-salt`, length: SCRAM_SALT_BYTES },
+      secretPatch: {
+        resourceName: `${member.name}-pguser-postgres`,
+        metadata: {
+          name: userSecretName(member.name, 'postgres'),
+          namespace: member.namespace,
+          labels: {
+            [PGO_LABEL_CLUSTER]: member.name,
+            [PGO_LABEL_PGUSER]: 'postgres',
+            [PGO_LABEL_ROLE]: 'pguser',
+          },
+          annotations: { 'pulumi.com/patchForce': 'true' },
+        },
+      },
+      cluster: {
+        resourceName: member.name,
+        manifest: postgresClusterManifest({
+          member,
+          postgresVersion: member.postgresVersion,
+          capacity: context.maxMembers,
+          monitoring: context.monitoring,
+        }),
+        retainOnDelete: context.retainClusters,
+        customTimeouts: { create: '30m', update: '30m' },
+      },
+      ...(member.admin.sslrootcert === undefined && verifies
+        ? {
+            rootCa: {
+              resourceName: `${member.name}-root-ca`,
+              id: `${member.namespace}/${PGO_ROOT_CA_SECRET}`,
+            },
+          }
+        : {}),
+    };
+  },
+
+  provision(_name, plan, args) {
+    const { member, database } = plan;
+    const { parent } = args;
+    const provider = k8sProviderFor(member.kubeContext, args.shared, args.federation);
+    const k8sOpts = { parent, ...(provider !== undefined ? { provider } : {}) };
+    const generated = new random.RandomPassword(plan.password.resourceName, plan.password.args, { parent });
     // A salt fixed in state: the verifier is a pure function of (password, salt), so a second
     // `pulumi up` computes the same verifier and shows no diff.
-    const salt = new random.RandomBytes(`${name}-scram-salt`, { length: SCRAM_SALT_BYTES }, { parent });
+    const salt = new random.RandomBytes(plan.salt.resourceName, { length: plan.salt.length }, { parent });
     const password = pulumi.secret(generated.result);
     const verifier = pulumi.secret(
       pulumi.all([generated.result, salt.base64]).apply(([pw, s]) => scramSha256Verifier(pw, s)),
@@ -121,58 +330,38 @@ export const pgoKind: ServerKind = {
     // changes them while PGO co-owns the fields, hence patchForce. Both keys change together: PGO
     // keeps an old verifier if only the password changes.
     const secretPatch = new k8s.core.v1.SecretPatch(
-      `${name}-pguser-postgres`,
+      plan.secretPatch.resourceName,
       {
-        metadata: {
-          name: userSecretName(member.name, 'postgres'),
-          namespace: member.namespace,
-          labels: {
-            [PGO_LABEL_CLUSTER]: member.name,
-            [PGO_LABEL_PGUSER]: 'postgres',
-            [PGO_LABEL_ROLE]: 'pguser',
-          },
-          annotations: { 'pulumi.com/patchForce': 'true' },
-        },
+        metadata: plan.secretPatch.metadata,
         data: { password: generated.result.apply(base64), verifier: verifier.apply(base64) },
       },
       k8sOpts,
     );
 
-    const cluster = new k8s.apiextensions.CustomResource(
-      name,
-      postgresClusterManifest({
-        member,
-        postgresVersion: member.postgresVersion,
-        capacity: config.maxMembers,
-        monitoring: config.monitoring,
-      }),
-      {
-        ...k8sOpts,
-        dependsOn: [secretPatch],
-        retainOnDelete: config.retainClusters,
-        customTimeouts: { create: '30m', update: '30m' },
-      },
-    );
+    const cluster = new k8s.apiextensions.CustomResource(plan.cluster.resourceName, plan.cluster.manifest, {
+      ...k8sOpts,
+      dependsOn: [secretPatch],
+      retainOnDelete: plan.cluster.retainOnDelete,
+      customTimeouts: plan.cluster.customTimeouts,
+    });
 
     let ca: pulumi.Input<string> | undefined;
     let caPath: pulumi.Input<string> | undefined = member.admin.sslrootcert;
     if (member.admin.sslrootcert !== undefined) {
       ca = readCaFile(member.name, member.admin.sslrootcert);
-    } else if (member.admin.sslmode === 'verify-ca' || member.admin.sslmode === 'verify-full') {
+    } else if (plan.rootCa !== undefined) {
       // Read the namespace CA only once the cluster is ready (its id is known then), so a preview of
       // a new stack does not look for a Secret PGO has not made yet.
+      const id = plan.rootCa.id;
       const caSecret = k8s.core.v1.Secret.get(
-        `${name}-root-ca`,
-        cluster.id.apply(() => `${member.namespace}/${PGO_ROOT_CA_SECRET}`),
+        plan.rootCa.resourceName,
+        cluster.id.apply(() => id),
         { ...k8sOpts, dependsOn: [cluster] },
       );
       const pem = caSecret.data.apply((data) => {
         const encoded = data[`root.crt`];
         if (encoded === undefined) {
-          throw new pulumi.ResourceError(
-            `${member.namespace}/${PGO_ROOT_CA_SECRET} has no root.crt`,
-            caSecret,
-          );
+          throw new pulumi.ResourceError(`${id} has no root.crt`, caSecret);
         }
         return Buffer.from(encoded, 'base64').toString('utf8');
       });
@@ -180,7 +369,7 @@ export const pgoKind: ServerKind = {
       caPath = pem.apply((text) => caFile(member.name, text));
     }
     return {
-      connection: adminConnectionArgs(member, config.database, password, ca),
+      connection: adminConnectionArgs(member, database, password, ca),
       password,
       ...(caPath !== undefined ? { caPath } : {}),
       ready: [cluster, secretPatch],

@@ -5,7 +5,8 @@
  * admin password changed, hippo-south removed, destroy.
  */
 import { strict as assert } from 'node:assert';
-import { GENERATED_SECRETS, ServerSet, TEST_PASSWORD, query } from '../support/embeddedServers';
+import { ServerSet, query } from '../../scripts/embedded/serverSet';
+import { GENERATED_SECRETS, TEST_PASSWORD } from '../support/secrets';
 import { SEED_INSERT, converge, countRows, externalMember } from '../support/convergence';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 

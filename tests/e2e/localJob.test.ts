@@ -25,9 +25,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { stop } from '../../scripts/embeddedPostgres';
+import { stop } from '../../scripts/embedded/postgres';
 import { PROJECT_ROOT } from '../../scripts/workspace';
-import { GENERATED_SECRETS } from '../support/embeddedServers';
+import { GENERATED_SECRETS } from '../support/secrets';
 import { requireEngine } from '../support/engine';
 
 const PORTS = [55431, 55432, 55433];

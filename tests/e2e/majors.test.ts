@@ -5,7 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { SEED_INSERT } from '../support/convergence';
-import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { ServerSet, type TestServer, query, waitFor } from '../../scripts/embedded/serverSet';
+import { TEST_PASSWORD } from '../support/secrets';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
 const MAJORS: Record<string, number> = {

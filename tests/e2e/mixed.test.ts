@@ -8,14 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SEED_INSERT, externalMember, pgoMember } from '../support/convergence';
-import {
-  GENERATED_SECRETS,
-  ServerSet,
-  TEST_PASSWORD,
-  type TestServer,
-  query,
-  waitFor,
-} from '../support/embeddedServers';
+import { ServerSet, type TestServer, query, waitFor } from '../../scripts/embedded/serverSet';
+import { GENERATED_SECRETS, TEST_PASSWORD } from '../support/secrets';
 import { EngineStack, requireEngine, requireTool } from '../support/engine';
 import { KubeApiServer, kubeUnavailable, writeKubeconfig } from '../support/kube';
 import { PgoStandIn } from '../support/pgoStandIn';

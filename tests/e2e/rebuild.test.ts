@@ -10,7 +10,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { SEED_INSERT, converge as convergeOn, countRows, rowsText } from '../support/convergence';
-import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { ServerSet, type TestServer, query, waitFor } from '../../scripts/embedded/serverSet';
+import { TEST_PASSWORD } from '../support/secrets';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
 const NAMES = ['hippo-east', 'hippo-central', 'hippo-west'];

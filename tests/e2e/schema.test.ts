@@ -6,10 +6,11 @@
  * drift reported by status and repaired by `pulumi up --refresh`.
  */
 import { strict as assert } from 'node:assert';
-import { SEED_TABLE, type TableSpec } from '../../components/tables';
-import { collect } from '../../scripts/statusReport';
+import { SEED_TABLE, type TableSpec } from '../../components/config/tables';
+import { collect } from '../../scripts/status/collect';
 import { externalMember } from '../support/convergence';
-import { MAJOR, ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { MAJOR, ServerSet, type TestServer, query, waitFor } from '../../scripts/embedded/serverSet';
+import { TEST_PASSWORD } from '../support/secrets';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
 const NAMES = ['hippo-east', 'hippo-central', 'hippo-west', 'hippo-south'];

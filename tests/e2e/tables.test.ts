@@ -5,9 +5,10 @@
  * as a member's are).
  */
 import { strict as assert } from 'node:assert';
-import { SEED_TABLE } from '../../components/tables';
+import { SEED_TABLE } from '../../components/config/tables';
 import { SEED_INSERT, converge, externalMember } from '../support/convergence';
-import { ServerSet, TEST_PASSWORD, query } from '../support/embeddedServers';
+import { ServerSet, query } from '../../scripts/embedded/serverSet';
+import { TEST_PASSWORD } from '../support/secrets';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
 const MEMBERS = ['hippo-east', 'hippo-central', 'hippo-west', 'hippo-south'];

@@ -11,9 +11,10 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { clientConfig } from '../../components/providers/connection';
 import { SEED_INSERT, converge as convergeOn } from '../support/convergence';
-import { ServerSet, TEST_PASSWORD, query } from '../support/embeddedServers';
+import { ServerSet, query } from '../../scripts/embedded/serverSet';
+import { TEST_PASSWORD } from '../support/secrets';
 import { EngineStack, changes, requireEngine } from '../support/engine';
-import { LocalCa, caBundle } from '../../scripts/certificates';
+import { LocalCa, caBundle } from '../../scripts/embedded/certificates';
 
 const NAMES = ['hippo-east', 'hippo-central', 'hippo-west', 'hippo-south'];
 

@@ -1,8 +1,9 @@
 /**
- * A stack made by the release before `tables` existed (commit 0bb16a9, the `main` this version was
- * built on) and then run by this version: the first preview shows no change at all (resources that
- * got new names keep their URNs through aliases), `up` is a no-op, and hippo-south then joins as
- * on any stack. The older program is checked out from this repository's history into a temporary
+ * Stacks made by earlier releases, then run by this version: the first preview shows no change at
+ * all (resources that got new names keep their URNs through aliases), `up` is a no-op, and
+ * hippo-south then joins as on any stack. Two releases: the one before `tables` existed (0bb16a9),
+ * and the one before the plan decided every resource's inputs (6e80698), with two tables, indexes
+ * and a check. The older program is checked out from this repository's history into a temporary
  * worktree that shares this checkout's node_modules.
  */
 import { strict as assert } from 'node:assert';
@@ -12,92 +13,141 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../../scripts/workspace';
 import { SEED_INSERT } from '../support/convergence';
-import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { ServerSet, type TestServer, query, waitFor } from '../../scripts/embedded/serverSet';
+import { TEST_PASSWORD } from '../support/secrets';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
 /** The last release before tables, plans and kinds. */
-const PREVIOUS_RELEASE = '0bb16a9';
+const BEFORE_TABLES = '0bb16a9';
+/** The last release before the plan decided every resource's inputs (one layer per concept). */
+const BEFORE_RECORDS = '6e80698';
 
-function git(args: string[]) {
-  return spawnSync('git', ['-C', PROJECT_ROOT, ...args], { encoding: 'utf8' });
-}
+/** Two tables with an index, a unique index and a check: what 6e80698 declared by config. */
+const TABLES = [
+  {
+    name: 'hippos',
+    columns: [
+      { name: 'id', type: 'uuid', notNull: true, defaultExpression: 'gen_random_uuid()' },
+      { name: 'node_name', type: 'text' },
+      { name: 'value', type: 'datemultirange' },
+      { name: 'created_at', type: 'timestamptz' },
+      { name: 'weight', type: 'numeric(8,2)', default: 1 },
+    ],
+    primaryKey: ['id'],
+    partitionTemplate: '{member}',
+    defaultPartition: 'hippo_default',
+    indexes: [{ columns: ['weight'] }],
+    checks: [{ name: 'weight_positive', expression: 'weight > 0' }],
+  },
+  {
+    name: 'orders',
+    columns: [
+      { name: 'region', type: 'text', notNull: true },
+      { name: 'order_id', type: 'bigint', notNull: true },
+      { name: 'note', type: 'text', default: "it's" },
+    ],
+    primaryKey: ['region', 'order_id'],
+    indexes: [{ columns: ['order_id', 'node_name'], unique: true }],
+  },
+];
 
-describe(`a stack made by the previous release (${PREVIOUS_RELEASE}), run by this one`, function () {
-  this.timeout(10 * 60_000);
-  let set: ServerSet;
-  let e: EngineStack;
-  let worktree: string;
-  const members = (names: string[]) => ({
-    'pg-federation:members': names.map((n) => ({
-      name: n,
-      kind: 'external',
-      host: '127.0.0.1',
-      port: set.get(n).port,
-      sslmode: 'disable',
-    })),
-  });
+for (const release of [
+  // hippo-south's creates: 22 with the seed's one table, 9 more for the second table (its table,
+  // its own partition and grant, 3 landings on it and one on each of the 3 others).
+  { commit: BEFORE_TABLES, extra: {} as Record<string, unknown>, southCreates: 22 },
+  {
+    commit: BEFORE_RECORDS,
+    extra: { 'pg-federation:tables': TABLES } as Record<string, unknown>,
+    southCreates: 31,
+  },
+]) {
+  const PREVIOUS_RELEASE = release.commit;
 
-  before(async function () {
-    requireEngine(this);
-    if (git(['cat-file', '-e', `${PREVIOUS_RELEASE}^{commit}`]).status !== 0) {
-      throw new Error(
-        `commit ${PREVIOUS_RELEASE} is not in this clone's history (a shallow clone?): run git fetch --unshallow`,
+  function git(args: string[]) {
+    return spawnSync('git', ['-C', PROJECT_ROOT, ...args], { encoding: 'utf8' });
+  }
+
+  describe(`a stack made by the previous release (${PREVIOUS_RELEASE}), run by this one`, function () {
+    this.timeout(10 * 60_000);
+    let set: ServerSet;
+    let e: EngineStack;
+    let worktree: string;
+    const members = (names: string[]) => ({
+      'pg-federation:members': names.map((n) => ({
+        name: n,
+        kind: 'external',
+        host: '127.0.0.1',
+        port: set.get(n).port,
+        sslmode: 'disable',
+      })),
+      ...release.extra,
+    });
+
+    before(async function () {
+      requireEngine(this);
+      if (git(['cat-file', '-e', `${PREVIOUS_RELEASE}^{commit}`]).status !== 0) {
+        throw new Error(
+          `commit ${PREVIOUS_RELEASE} is not in this clone's history (a shallow clone?): run git fetch --unshallow`,
+        );
+      }
+      worktree = path.join(mkdtempSync(path.join(tmpdir(), 'pg-federation-previous-')), 'checkout');
+      const added = git(['worktree', 'add', '--detach', worktree, PREVIOUS_RELEASE]);
+      assert.equal(added.status, 0, added.stderr);
+      // Never `npm ci` in the worktree: it would empty the shared folder.
+      symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(worktree, 'node_modules'));
+      set = await ServerSet.start(['hippo-east', 'hippo-central', 'hippo-west', 'hippo-south']);
+      e = await EngineStack.create(
+        `upgrade-${PREVIOUS_RELEASE}`,
+        members(['hippo-east', 'hippo-central', 'hippo-west']),
       );
-    }
-    worktree = path.join(mkdtempSync(path.join(tmpdir(), 'pg-federation-previous-')), 'checkout');
-    const added = git(['worktree', 'add', '--detach', worktree, PREVIOUS_RELEASE]);
-    assert.equal(added.status, 0, added.stderr);
-    // Never `npm ci` in the worktree: it would empty the shared folder.
-    symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(worktree, 'node_modules'));
-    set = await ServerSet.start(['hippo-east', 'hippo-central', 'hippo-west', 'hippo-south']);
-    e = await EngineStack.create('upgrade', members(['hippo-east', 'hippo-central', 'hippo-west']));
-    await e.useProgram(worktree);
-    for (const n of set.servers.keys()) await e.setSecret(`passwords["${n}"]`, TEST_PASSWORD);
-  });
-  after(async function () {
-    await e?.stack.destroy().catch(() => undefined);
-    await e?.remove();
-    await set?.stopAll();
-    if (worktree !== undefined) {
-      git(['worktree', 'remove', '--force', worktree]);
-      rmSync(path.dirname(worktree), { recursive: true, force: true });
-    }
-  });
+      await e.useProgram(worktree);
+      for (const n of set.servers.keys()) await e.setSecret(`passwords["${n}"]`, TEST_PASSWORD);
+    });
+    after(async function () {
+      await e?.stack.destroy().catch(() => undefined);
+      await e?.remove();
+      await set?.stopAll();
+      if (worktree !== undefined) {
+        git(['worktree', 'remove', '--force', worktree]);
+        rmSync(path.dirname(worktree), { recursive: true, force: true });
+      }
+    });
 
-  it('the previous release deploys the seed', async function () {
-    const up = await e.stack.up();
-    assert.equal(up.summary.result, 'succeeded');
-    for (const n of ['hippo-east', 'hippo-central', 'hippo-west']) await query(set.get(n), SEED_INSERT);
-  });
+    it('the previous release deploys the seed', async function () {
+      const up = await e.stack.up();
+      assert.equal(up.summary.result, 'succeeded');
+      for (const n of ['hippo-east', 'hippo-central', 'hippo-west']) await query(set.get(n), SEED_INSERT);
+    });
 
-  it('this release previews it with no change at all, and its up changes nothing', async function () {
-    await e.useProgram();
-    const preview = await e.stack.preview();
-    assert.deepEqual(changes(preview.changeSummary), {}, JSON.stringify(preview.changeSummary));
-    const up = await e.stack.up();
-    assert.deepEqual(changes(up.summary.resourceChanges), {});
-    assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
-    // That up recorded each member's server generation on what lives on its server, so a later
-    // move (a new serverGeneration) replaces them: the preflights, providers and subscriptions say so.
-    const state = JSON.parse(await e.exportText()) as {
-      deployment: { resources: Array<{ type: string; replacementTrigger?: unknown }> };
-    };
-    const triggers = (type: string) =>
-      state.deployment.resources.filter((r) => r.type.endsWith(type)).map((r) => r.replacementTrigger);
-    assert.deepEqual(triggers(':ServerCheck'), [1, 1, 1]);
-    assert.deepEqual(triggers('pulumi:providers:postgresql'), [1, 1, 1]);
-    assert.deepEqual(triggers(':Subscription'), Array(6).fill('1:1'));
-  });
+    it('this release previews it with no change at all, and its up changes nothing', async function () {
+      await e.useProgram();
+      const preview = await e.stack.preview();
+      assert.deepEqual(changes(preview.changeSummary), {}, JSON.stringify(preview.changeSummary));
+      const up = await e.stack.up();
+      assert.deepEqual(changes(up.summary.resourceChanges), {});
+      assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
+      // That up recorded each member's server generation on what lives on its server, so a later
+      // move (a new serverGeneration) replaces them: the preflights, providers and subscriptions say so.
+      const state = JSON.parse(await e.exportText()) as {
+        deployment: { resources: Array<{ type: string; replacementTrigger?: unknown }> };
+      };
+      const triggers = (type: string) =>
+        state.deployment.resources.filter((r) => r.type.endsWith(type)).map((r) => r.replacementTrigger);
+      assert.deepEqual(triggers(':ServerCheck'), [1, 1, 1]);
+      assert.deepEqual(triggers('pulumi:providers:postgresql'), [1, 1, 1]);
+      assert.deepEqual(triggers(':Subscription'), Array(6).fill('1:1'));
+    });
 
-  it('hippo-south then joins by config: only creates, and 100 rows everywhere', async function () {
-    await e.editConfig(members(['hippo-east', 'hippo-central', 'hippo-west', 'hippo-south']));
-    assert.deepEqual(changes((await e.stack.preview()).changeSummary), { create: 22 });
-    await e.stack.up();
-    await query(set.get('hippo-south'), SEED_INSERT);
-    const count = async (s: TestServer) =>
-      Number((await query<{ n: string }>(s, 'SELECT count(*) AS n FROM hippos'))[0]?.n);
-    await waitFor('100 rows on every member', async () =>
-      (await Promise.all([...set.servers.values()].map(count))).every((n) => n === 100),
-    );
+    it('hippo-south then joins by config: only creates, and 100 rows everywhere', async function () {
+      await e.editConfig(members(['hippo-east', 'hippo-central', 'hippo-west', 'hippo-south']));
+      assert.deepEqual(changes((await e.stack.preview()).changeSummary), { create: release.southCreates });
+      await e.stack.up();
+      await query(set.get('hippo-south'), SEED_INSERT);
+      const count = async (s: TestServer) =>
+        Number((await query<{ n: string }>(s, 'SELECT count(*) AS n FROM hippos'))[0]?.n);
+      await waitFor('100 rows on every member', async () =>
+        (await Promise.all([...set.servers.values()].map(count))).every((n) => n === 100),
+      );
+    });
   });
-});
+}

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { replicationSettings } from '../../components/replicationSettings';
-import { ServerSet, type TestServer, query, waitFor, MAJOR } from '../support/embeddedServers';
+import { ServerSet, type TestServer, query, waitFor, MAJOR } from '../../scripts/embedded/serverSet';
 import { FederationDriver, configFor } from '../support/federationDriver';
 
 const MEMBERS = 8;

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client, escapeLiteral } from 'pg';
 import { clientConfig } from '../../components/providers/connection';
-import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor, MAJOR } from '../support/embeddedServers';
+import { ServerSet, type TestServer, query, waitFor, MAJOR } from '../../scripts/embedded/serverSet';
+import { TEST_PASSWORD } from '../support/secrets';
 import { FederationDriver, configFor } from '../support/federationDriver';
 import { captureReports } from '../support/reports';
 

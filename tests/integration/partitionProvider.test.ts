@@ -3,13 +3,13 @@
  * never lose rows unless asked.
  */
 import { strict as assert } from 'node:assert';
-import { parseFederationConfig } from '../../components/config';
+import { parseFederationConfig } from '../../components/stackConfig';
 import { adminConnection } from '../../components/endpoints';
 import { memberPlan, plan } from '../../components/plan';
 import { federatedTableProvider } from '../../components/providers/federatedTable';
 import { type PartitionInputs, partitionProvider as provider } from '../../components/providers/partition';
-import { renderSqlFile } from '../../components/sql';
-import { ServerSet, type TestServer, query, MAJOR } from '../support/embeddedServers';
+import { postgresqlResources } from '../../scripts/embedded/postgresqlResources';
+import { ServerSet, type TestServer, query, MAJOR } from '../../scripts/embedded/serverSet';
 import { captureReports } from '../support/reports';
 import { must } from '../support/must';
 
@@ -30,36 +30,19 @@ describe(`Partition provider on embedded PostgreSQL ${MAJOR}`, function () {
 
   function inputs(owner: string, onDelete: PartitionInputs['onDelete'] = 'detach'): PartitionInputs {
     const c = cfg();
-    const p = must(memberPlan(plan(c), 'hippo-east').partitions.find((x) => x.owner === owner));
+    const mp = memberPlan(plan(c), 'hippo-east');
+    const p = must([...mp.ownPartitions, ...mp.landings].find((x) => x.inputs.owner === owner));
     return {
-      member: 'hippo-east',
-      owner,
+      ...p.inputs,
       connection: adminConnection(must(c.members[0]), 'postgres', east.connection.password),
-      schema: 'public',
-      table: 'hippos',
-      partition: p.partition,
-      createSql: p.createSql,
-      guardSql: p.guardSql,
       onDelete,
-      publication: p.publication,
-      subscription: p.subscription,
     };
   }
 
   /** The federated table on east's server, rendered as if that server were `member`. */
   function tableInputs(member: string) {
     const t = must(memberPlan(plan(cfg()), member).tables[0]);
-    return {
-      member,
-      connection: inputs('hippo-east').connection,
-      schema: 'public',
-      table: 'hippos',
-      columns: t.spec.columns,
-      primaryKey: t.spec.primaryKey,
-      ownerColumn: t.spec.ownerColumn,
-      defaultPartition: t.spec.defaultPartition,
-      sql: t.sql,
-    };
+    return { ...t.inputs, connection: inputs('hippo-east').connection };
   }
 
   async function parentOf(table: string): Promise<string | null | undefined> {
@@ -75,8 +58,10 @@ describe(`Partition provider on embedded PostgreSQL ${MAJOR}`, function () {
   before(async function () {
     set = await ServerSet.start(['hippo-east']);
     east = set.get('hippo-east');
-    const body = memberPlan(plan(cfg()), 'hippo-east').nodeNameBody;
-    await query(east, renderSqlFile('function', { identifiers: { schema: 'public' }, literals: { body } }));
+    await query(
+      east,
+      postgresqlResources.function(memberPlan(plan(cfg()), 'hippo-east').nodeNameFunction.inputs),
+    );
     const table = tableInputs('hippo-east');
     await federatedTableProvider.create(table);
     await federatedTableProvider.update('x', table, table); // the table SQL is idempotent

@@ -5,7 +5,8 @@
 import { strict as assert } from 'node:assert';
 import { replicationSettings } from '../../components/replicationSettings';
 import { serverCheckProvider } from '../../components/providers/serverCheck';
-import { ServerSet, TEST_PASSWORD, MAJOR, query } from '../support/embeddedServers';
+import { ServerSet, MAJOR, query } from '../../scripts/embedded/serverSet';
+import { TEST_PASSWORD } from '../support/secrets';
 
 describe(`preflight of external members on embedded PostgreSQL ${MAJOR}`, function () {
   let set: ServerSet;

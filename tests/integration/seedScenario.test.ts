@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ServerSet, type TestServer, query, waitFor, MAJOR } from '../support/embeddedServers';
+import { ServerSet, type TestServer, query, waitFor, MAJOR } from '../../scripts/embedded/serverSet';
 import { FederationDriver, configFor } from '../support/federationDriver';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'sql', 'seed');

@@ -9,8 +9,10 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { clientConfig } from '../../components/providers/connection';
 import { runStatus } from '../../scripts/status';
-import { collect, renderReport } from '../../scripts/statusReport';
-import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor } from '../support/embeddedServers';
+import { collect } from '../../scripts/status/collect';
+import { renderReport } from '../../scripts/status/render';
+import { ServerSet, type TestServer, query, waitFor } from '../../scripts/embedded/serverSet';
+import { TEST_PASSWORD } from '../support/secrets';
 import { FederationDriver, configFor } from '../support/federationDriver';
 
 const ROOT = path.join(__dirname, '..', '..');

@@ -8,7 +8,8 @@ import {
   type SubscriptionInputs,
   subscriptionProvider as provider,
 } from '../../components/providers/subscription';
-import { ServerSet, TEST_PASSWORD, type TestServer, query, waitFor, MAJOR } from '../support/embeddedServers';
+import { ServerSet, type TestServer, query, waitFor, MAJOR } from '../../scripts/embedded/serverSet';
+import { TEST_PASSWORD } from '../support/secrets';
 import { FederationDriver, configFor } from '../support/federationDriver';
 import { captureReports } from '../support/reports';
 import { must } from '../support/must';

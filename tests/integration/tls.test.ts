@@ -6,9 +6,10 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { type PgConnection, withClient } from '../../components/providers/connection';
-import { MAJOR, ServerSet, TEST_PASSWORD, type TestServer } from '../support/embeddedServers';
+import { MAJOR, ServerSet, type TestServer } from '../../scripts/embedded/serverSet';
+import { TEST_PASSWORD } from '../support/secrets';
 import { FederationDriver, configFor } from '../support/federationDriver';
-import { LocalCa } from '../../scripts/certificates';
+import { LocalCa } from '../../scripts/embedded/certificates';
 
 describe(`TLS failures on embedded PostgreSQL ${MAJOR}`, function () {
   let set: ServerSet;

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SQL_DIR } from '../../components/sql';
-import { type TestServer, query, waitFor } from './embeddedServers';
+import { type TestServer, query, waitFor } from '../../scripts/embedded/serverSet';
 
 /** The seed's INSERT: 25 rows without node_name, routed to the member's own partition. */
 export const SEED_INSERT = readFileSync(path.join(SQL_DIR, 'seed', 'insert.sql'), 'utf8');

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { load } from 'js-yaml';
 import { PROJECT_ROOT } from '../../scripts/workspace';
-import { freePort } from './embeddedServers';
+import { freePort } from '../../scripts/embedded/serverSet';
 
 export const CRD_FILE = path.join(
   PROJECT_ROOT,

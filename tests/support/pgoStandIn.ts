@@ -28,9 +28,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, escapeLiteral } from 'pg';
 import { scramSha256Verifier } from '../../components/scram';
-import { LocalCa } from '../../scripts/certificates';
+import { LocalCa } from '../../scripts/embedded/certificates';
 import { clientConfig } from '../../components/providers/connection';
-import { GENERATED_SECRETS, type TestServer, query } from './embeddedServers';
+import { type TestServer, query } from '../../scripts/embedded/serverSet';
+import { GENERATED_SECRETS } from './secrets';
 import type { KubeApiServer, KubeObject } from './kube';
 
 const GROUP = '/apis/postgres-operator.crunchydata.com/v1beta1';
@@ -47,7 +48,7 @@ const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const unb64 = (text: string | undefined) =>
   text === undefined ? '' : Buffer.from(text, 'base64').toString('utf8');
 
-/** A CA, as PGO's root certificate: its certificate and key (scripts/certificates.ts makes it). */
+/** A CA, as PGO's root certificate: its certificate and key (scripts/embedded/certificates.ts makes it). */
 function rootCertificate(): { crt: string; key: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'pg-federation-pgo-ca-'));
   try {

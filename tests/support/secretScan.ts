@@ -3,7 +3,7 @@
  * scanned for the passwords the tests generate, and the run fails if any appears. The scan never
  * prints the password it finds.
  */
-import { GENERATED_SECRETS } from './embeddedServers';
+import { GENERATED_SECRETS } from './secrets';
 
 const seen: string[] = [];
 

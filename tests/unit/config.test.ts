@@ -5,24 +5,18 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { load } from 'js-yaml';
-import * as pulumi from '@pulumi/pulumi';
-import {
-  CONFIG_KEYS,
-  ConfigError,
-  DEFAULT_IMAGES,
-  loadConfig,
-  parseFederationConfig,
-} from '../../components/config';
-import { SEED_TABLE } from '../../components/tables';
+import { CONFIG_KEYS } from '../../components/config/schema';
+import { problemsOf } from '../support/configProblems';
+import { DEFAULT_IMAGES, type PgoMember } from '../../components/servers/pgo';
+import { type FederationConfig, parseFederationConfig } from '../../components/stackConfig';
+import { SEED_TABLE } from '../../components/config/tables';
 
-function problemsOf(raw: Record<string, unknown>): string[] {
-  try {
-    parseFederationConfig(raw);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `a ConfigError, got ${String(err)}`);
-    return err.problems;
-  }
-  assert.fail('expected a ConfigError');
+/** The PGO members of a config (every member these tests name without a kind is one). */
+function pgoMembers(cfg: FederationConfig): PgoMember[] {
+  return cfg.members.map((m) => {
+    assert.equal(m.kind, 'pgo');
+    return m as PgoMember;
+  });
 }
 
 const seed = { members: [{ name: 'hippo-east' }, { name: 'hippo-central' }, { name: 'hippo-west' }] };
@@ -61,13 +55,13 @@ describe('stack config', function () {
       postgresVersion: 16,
     });
     assert.deepEqual(
-      cfg.members.map((m) => [m.postgresVersion, m.images.postgres]),
+      pgoMembers(cfg).map((m) => [m.postgresVersion, m.images.postgres]),
       [
         [16, 'registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi9-16.15-2633'],
         [18, 'registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi9-18.6-2633'],
       ],
     );
-    assert.equal(parseFederationConfig(seed).members[0]?.images.postgres, DEFAULT_IMAGES.postgres);
+    assert.equal(pgoMembers(parseFederationConfig(seed))[0]?.images.postgres, DEFAULT_IMAGES.postgres);
   });
 
   it('applies per-member overrides: a port-forwarded admin endpoint keeps the in-cluster replication endpoint', function () {
@@ -77,7 +71,7 @@ describe('stack config', function () {
         { name: 'hippo-west', namespace: 'west', kubeContext: 'west-cluster' },
       ],
     });
-    const [east, west] = cfg.members;
+    const [east, west] = pgoMembers(cfg);
     assert.deepEqual(east?.admin, { host: 'localhost', port: 15432, sslmode: 'require' });
     assert.equal(east?.replication.host, 'hippo-east-primary.postgres-operator.svc');
     assert.deepEqual(east?.storage, { data: '5Gi', backup: '1Gi' });
@@ -212,103 +206,6 @@ describe('stack config', function () {
     );
   });
 
-  describe('names the federation derives, checked against each other (a collision fails at apply otherwise)', function () {
-    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-      [
-        'a DEFAULT partition named as the table',
-        { ...seed, defaultPartition: 'hippos' },
-        /^pg-federation:defaultPartition: "hippos" is the table's own name; the DEFAULT partition needs a name of its own, e\.g\. "hippos_default"/,
-      ],
-      [
-        "a member whose partition is another partition's primary key index",
-        { members: [{ name: 'hippo-east' }, { name: 'hippo-east-pkey' }] },
-        /^pg-federation:members\[1\]\.name: the partition of member "hippo-east-pkey" in hippos \("hippo_east_pkey"\) and the primary key PostgreSQL makes for hippo_east would both be named "hippo_east_pkey"/,
-      ],
-      [
-        "a member whose partition is the DEFAULT partition's primary key index",
-        { members: [{ name: 'hippo-default-pkey' }] },
-        /the partition of member "hippo-default-pkey" in hippos \("hippo_default_pkey"\) and the primary key PostgreSQL makes for hippo_default would both be named "hippo_default_pkey"/,
-      ],
-      [
-        "two tables' partitions",
-        {
-          ...seed,
-          tables: [
-            {
-              name: 'a',
-              columns: [{ name: 'id', type: 'int' }],
-              primaryKey: ['id'],
-              partitionTemplate: 'p_{member}',
-            },
-            {
-              name: 'b',
-              columns: [{ name: 'id', type: 'int' }],
-              primaryKey: ['id'],
-              partitionTemplate: 'p_{member}',
-            },
-          ],
-        },
-        /the partition of member "hippo-east" in b \("p_hippo_east"\) and the partition of member "hippo-east" in a \("p_hippo_east"\) would both be named "p_hippo_east"/,
-      ],
-      [
-        'a member named like an object PGO makes for another member',
-        { members: [{ name: 'hippo' }, { name: 'hippo-primary' }] },
-        /^pg-federation:members\[1\]\.name: "hippo-primary" is a name PGO gives an object of member "hippo" \(`<cluster>-primary…`\) in namespace postgres-operator; rename the member/,
-      ],
-      [
-        'a replication role that is an admin role',
-        { members: [{ name: 'vm', kind: 'external', host: 'db', user: 'federation_replicator' }] },
-        /^pg-federation:replicationUser: "federation_replicator" is also the admin role of member "vm"/,
-      ],
-      [
-        'a partition template that gives no SQL name',
-        { ...seed, partitionTemplate: 'hippo-{member}' },
-        /^pg-federation:partitionTemplate: "hippo-\{member\}" must give lowercase SQL names/,
-      ],
-      [
-        'a partition name over 63 bytes',
-        { members: [{ name: `h${'i'.repeat(40)}` }], partitionTemplate: `${'p'.repeat(30)}_{member}` },
-        /^pg-federation:members\[0\]\.name: the partition of member "hi+" in hippos would be "p+_hi+", 72 bytes, over PostgreSQL's 63/,
-      ],
-      [
-        'an empty namespace',
-        { ...seed, namespace: '' },
-        /^pg-federation:namespace: must be a Kubernetes namespace name/,
-      ],
-      [
-        'a namespace that is no DNS label',
-        { members: [{ name: 'hippo-east', namespace: 'Bad_NS!' }] },
-        /^pg-federation:members\[0\]\.namespace: must be a Kubernetes namespace name \(a DNS-1123 label such as postgres-operator\)/,
-      ],
-      [
-        'a lost member still listed',
-        { ...seed, lostMembers: ['hippo-east'] },
-        /^pg-federation:lostMembers: "hippo-east" is still listed in members/,
-      ],
-      [
-        'a unicode member name, suggesting a valid one',
-        { members: [{ name: 'hippö-wëst' }] },
-        /^pg-federation:members\[0\]\.name: "hippö-wëst" is not a DNS-1035 label .* rename it, e\.g\. "hippo-west"$/,
-      ],
-      [
-        'a 63-character member name, suggesting one whose publication name fits',
-        { members: [{ name: `h${'i'.repeat(62)}` }] },
-        new RegExp(
-          `gives publication name "pub_h${'i'.repeat(62)}" of 67 bytes, over PostgreSQL's 63; rename it, e\\.g\\. "h${'i'.repeat(58)}"$`,
-        ),
-      ],
-    ];
-    for (const [what, raw, expected] of cases) {
-      it(`rejects ${what}`, function () {
-        const problems = problemsOf(raw);
-        assert.ok(
-          problems.some((p) => expected.test(p)),
-          `expected ${String(expected)}, got:\n${problems.join('\n')}`,
-        );
-      });
-    }
-  });
-
   describe('tables', function () {
     const orders = {
       name: 'orders',
@@ -392,15 +289,16 @@ describe('stack config', function () {
     const structured = ['members', 'tables']; // objects: documented in Pulumi.yaml's comment, no project-config type exists
     assert.deepEqual(declared, CONFIG_KEYS.filter((k) => !structured.includes(k)).sort());
     const defaults = parseFederationConfig({ members: [{ name: 'a' }] });
+    const member = pgoMembers(defaults)[0];
     const expected: Record<string, unknown> = {
-      namespace: defaults.members[0]?.namespace,
+      namespace: member?.namespace,
       postgresVersion: defaults.postgresVersion,
       // Empty: the images of the member's PostgreSQL version.
       postgresImage: '',
       exporterImage: '',
       pgbackrestImage: '',
-      dataStorage: defaults.members[0]?.storage.data,
-      backupStorage: defaults.members[0]?.storage.backup,
+      dataStorage: member?.storage.data,
+      backupStorage: member?.storage.backup,
       database: defaults.database,
       replicationUser: defaults.replicationUser,
       table: defaults.tables[0]?.name,
@@ -429,67 +327,5 @@ describe('stack config', function () {
         `${key} type`,
       );
     }
-  });
-});
-
-describe('loadConfig (the stack config as the Pulumi runtime hands it over)', function () {
-  afterEach(() => pulumi.runtime.setAllConfig({}));
-
-  it('parses JSON-valued keys, keeps strings as strings, and reads passwords as a secret', async function () {
-    pulumi.runtime.setAllConfig(
-      {
-        'pg-federation:members': JSON.stringify([
-          { name: 'hippo-east', kind: 'external', host: 'db', port: 5433 },
-        ]),
-        'pg-federation:namespace': '1234',
-        'pg-federation:maxMembers': '12',
-        'pg-federation:monitoring': 'false',
-        'pg-federation:passwords': JSON.stringify({ 'hippo-east': 'from-config' }),
-        'kubernetes:context': 'ignored',
-      },
-      ['pg-federation:passwords'],
-    );
-    const { config, passwords } = loadConfig();
-    assert.equal(config.members[0]?.admin.port, 5433);
-    assert.equal(config.maxMembers, 12);
-    assert.equal(config.monitoring, false);
-    assert.equal(config.members[0]?.namespace, '1234');
-    assert.equal(await pulumi.isSecret(passwords), true);
-  });
-
-  it('rejects a misspelt key of its namespace', function () {
-    pulumi.runtime.setAllConfig({ 'pg-federation:members': '[{"name":"a"}]', 'pg-federation:tabel': 'x' });
-    assert.throws(() => loadConfig(), /pg-federation:tabel: unknown key; check the spelling/);
-  });
-
-  it('asks for the password of an external member, with the command that sets it', function () {
-    pulumi.runtime.setAllConfig({ 'pg-federation:members': '[{"name":"vm","kind":"external","host":"db"}]' });
-    assert.throws(
-      () => loadConfig(),
-      /pg-federation:passwords\.vm: external member "vm" needs its admin password; set it with: pulumi config set --secret --path 'passwords\["vm"\]' <password>/,
-    );
-  });
-
-  it('rejects an empty password of an external member', function () {
-    pulumi.runtime.setAllConfig(
-      {
-        'pg-federation:members': '[{"name":"vm","kind":"external","host":"db"}]',
-        'pg-federation:passwords': JSON.stringify({ vm: '' }),
-      },
-      ['pg-federation:passwords'],
-    );
-    assert.throws(
-      () => loadConfig(),
-      /pg-federation:passwords\.vm: external member "vm" needs its admin password \(it is empty\)/,
-    );
-  });
-
-  it("fails as Pulumi's RunError, which the CLI prints without a stack trace, with every problem", function () {
-    pulumi.runtime.setAllConfig({ 'pg-federation:members': '[{"name":"A"}]', 'pg-federation:tabel': 'x' });
-    assert.throws(
-      () => loadConfig(),
-      (err: Error) =>
-        err instanceof pulumi.RunError && err instanceof ConfigError && err.problems.length === 2,
-    );
   });
 });

@@ -3,8 +3,7 @@
  * hippo-south only adds resources.
  */
 import { strict as assert } from 'node:assert';
-import * as pulumi from '@pulumi/pulumi';
-import { type FederationConfig, parseFederationConfig } from '../../components/config';
+import { type FederationConfig, parseFederationConfig } from '../../components/stackConfig';
 import { Federation } from '../../components/federation';
 import { type Registered, installMocks, mockPassword, registered } from '../support/mocks';
 
@@ -31,21 +30,7 @@ const MOCK_SECRET = 'mock-secret-[0-9a-f]{24}';
 async function run(config: FederationConfig, passwords: Record<string, string> = {}) {
   const resources = installMocks();
   const federation = new Federation('federation', { config, passwords });
-  const all: pulumi.Resource[] = [...federation.subscriptions.values(), ...federation.landings.values()];
-  for (const node of federation.nodes.values()) {
-    all.push(
-      node,
-      node.provider,
-      node.nodeNameFunction,
-      ...node.tables.values(),
-      node.publication,
-      ...node.ownPartitions.values(),
-      ...node.grants.values(),
-      ...node.server.resources,
-    );
-    if (node.extension !== undefined) all.push(node.extension);
-  }
-  await registered(all);
+  await registered(federation.resources());
   return { federation, resources };
 }
 

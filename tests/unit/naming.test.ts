@@ -2,15 +2,14 @@ import { strict as assert } from 'node:assert';
 import {
   derivedName,
   partitionName,
-  primaryServiceHost,
   publicationName,
+  resourceNames,
   slotName,
   subscriptionName,
   suggestMemberName,
-  userSecretName,
 } from '../../components/naming';
-import { memberNameProblem } from '../../components/config';
-import { resourceNames } from '../../components/plan';
+import { memberNameProblem } from '../../components/config/parse';
+import { primaryServiceHost, userSecretName } from '../../components/servers/pgo';
 
 describe('naming', function () {
   it("derives the seed's names", function () {

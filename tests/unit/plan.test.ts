@@ -3,7 +3,7 @@
  * subscriptions, with every name. What the components, the local job and the test harness iterate.
  */
 import { strict as assert } from 'node:assert';
-import { parseFederationConfig } from '../../components/config';
+import { parseFederationConfig } from '../../components/stackConfig';
 import { memberPlan, plan } from '../../components/plan';
 
 const members = ['hippo-east', 'hippo-central', 'hippo-west'].map((name) => ({
@@ -28,7 +28,13 @@ describe('the plan', function () {
       [['hippo-east-table-hippos', ['hippo-east-table']]],
     );
     assert.deepEqual(
-      east.partitions.map((p) => [p.resourceName, p.aliases, p.partition, p.publication, p.subscription]),
+      [...east.ownPartitions, ...east.landings].map((p) => [
+        p.resourceName,
+        p.aliases,
+        p.inputs.partition,
+        p.inputs.publication,
+        p.inputs.subscription,
+      ]),
       [
         [
           'hippo-east-partition-hippos-hippo-east',
@@ -54,7 +60,7 @@ describe('the plan', function () {
       ],
     );
     assert.deepEqual(
-      east.grants.map((g) => [g.resourceName, g.aliases, g.objects]),
+      east.grants.map((g) => [g.resourceName, g.aliases, g.inputs.objects]),
       [['hippo-east-replication-grant-hippos', ['hippo-east-replication-grant'], ['hippo_east']]],
     );
   });
@@ -64,27 +70,30 @@ describe('the plan', function () {
       parseFederationConfig({ members, tables: [{ ...orders }, { ...orders, name: 'refunds' }] }),
     );
     const central = memberPlan(p, 'hippo-central');
-    assert.deepEqual(central.publication, {
-      name: 'pub_hippo_central',
-      resourceName: 'hippo-central-publication',
-      objects: ['public.orders_hippo_central', 'public.refunds_hippo_central'],
-    });
     assert.deepEqual(
-      central.grants.map((g) => g.objects),
+      [central.publication.inputs.name, central.publication.resourceName, central.publication.inputs.tables],
+      [
+        'pub_hippo_central',
+        'hippo-central-publication',
+        ['public.orders_hippo_central', 'public.refunds_hippo_central'],
+      ],
+    );
+    assert.deepEqual(
+      central.grants.map((g) => g.inputs.objects),
       [['orders_hippo_central'], ['refunds_hippo_central']],
     );
-    const sub = central.subscriptions.find((s) => s.publisher === 'hippo-west');
-    assert.deepEqual(sub?.landings, [
+    const sub = central.subscriptions.find((s) => s.inputs.publisher === 'hippo-west');
+    assert.deepEqual(sub?.inputs.landings, [
       { schema: 'public', table: 'orders', partition: 'orders_hippo_west' },
       { schema: 'public', table: 'refunds', partition: 'refunds_hippo_west' },
     ]);
     assert.equal(p.subscriptions.length, 6);
     assert.ok(
-      central.partitions.every((x) => x.aliases.length === 0),
+      [...central.ownPartitions, ...central.landings].every((x) => x.aliases.length === 0),
       'no table of these is the one-table stack’s',
     );
     assert.match(
-      central.tables[0]?.sql ?? '',
+      central.tables[0]?.inputs.sql ?? '',
       /PARTITION OF "public"\."orders" \(PRIMARY KEY \("region", "order_id"\)\) DEFAULT;/,
     );
   });
@@ -95,7 +104,7 @@ describe('the plan', function () {
         members: [{ name: 'hippo-east' }, { name: 'vm', kind: 'external', host: 'db' }],
       }),
     );
-    assert.match(memberPlan(p, 'hippo-east').nodeNameBody, /kdapi_setof_kv\('labels'\)/);
-    assert.equal(memberPlan(p, 'vm').nodeNameBody, "SELECT 'vm'::text;");
+    assert.match(memberPlan(p, 'hippo-east').nodeNameFunction.inputs.body, /kdapi_setof_kv\('labels'\)/);
+    assert.equal(memberPlan(p, 'vm').nodeNameFunction.inputs.body, "SELECT 'vm'::text;");
   });
 });

@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { load } from 'js-yaml';
-import { parseFederationConfig } from '../../components/config';
-import { postgresClusterManifest } from '../../components/postgresCluster';
+import { parseFederationConfig } from '../../components/stackConfig';
+import { postgresClusterManifest } from '../../components/servers/pgoCluster';
 import { replicationSettings } from '../../components/replicationSettings';
 import { must } from '../support/must';
 
@@ -55,14 +55,15 @@ function re2ToJs(source: string, flags: string): RegExp {
 
 function manifests(raw: Record<string, unknown>) {
   const cfg = parseFederationConfig(raw);
-  return cfg.members.map((member) =>
-    postgresClusterManifest({
+  return cfg.members.map((member) => {
+    assert.equal(member.kind, 'pgo');
+    return postgresClusterManifest({
       member,
       postgresVersion: cfg.postgresVersion,
       capacity: cfg.maxMembers,
       monitoring: cfg.monitoring,
-    }),
-  );
+    });
+  });
 }
 
 describe('PostgresCluster manifests', function () {

@@ -12,7 +12,7 @@ import { UNKNOWN, changedKeys, containsUnknown, sameValue } from '../../componen
 import { type PartitionInputs, partitionProvider } from '../../components/providers/partition';
 import { movedServer, serverCheckProvider } from '../../components/providers/serverCheck';
 import { type SubscriptionInputs, subscriptionProvider } from '../../components/providers/subscription';
-import { SEED_TABLE } from '../../components/tables';
+import { SEED_TABLE } from '../../components/config/tables';
 
 const connection: PgConnection = {
   host: '127.0.0.1',

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadAll, load } from 'js-yaml';
-import { CONFIG_KEYS } from '../../components/config';
+import { CONFIG_KEYS } from '../../components/config/schema';
 
 const ROOT = path.join(__dirname, '..', '..');
 const read = (file: string): string => readFileSync(path.join(ROOT, file), 'utf8');

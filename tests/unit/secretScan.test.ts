@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { GENERATED_SECRETS } from '../support/embeddedServers';
+import { GENERATED_SECRETS } from '../support/secrets';
 import { leakedSecrets } from '../support/secretScan';
 
 describe('the secret scan of test output', function () {

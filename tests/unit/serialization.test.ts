@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import { parseFederationConfig } from '../../components/config';
+import { parseFederationConfig } from '../../components/stackConfig';
 import { Federation } from '../../components/federation';
 import { partitionProvider } from '../../components/providers/partition';
 import { federatedTableProvider } from '../../components/providers/federatedTable';
@@ -90,11 +90,7 @@ describe('dynamic provider serialization', function () {
       config: parseFederationConfig({ members: [{ name: 'hippo-east' }, { name: 'hippo-west' }] }),
       passwords: {},
     });
-    await registered([
-      ...federation.subscriptions.values(),
-      ...federation.landings.values(),
-      ...[...federation.nodes.values()].flatMap((n) => [...n.tables.values(), ...n.ownPartitions.values()]),
-    ]);
+    await registered(federation.resources());
     const dynamic = resources.filter((r) => r.type.startsWith('pulumi-nodejs:dynamic/'));
     assert.equal(dynamic.length, 2 + 4 + 2);
     for (const r of dynamic) {

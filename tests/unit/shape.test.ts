@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { type TableShape, shapeSteps } from '../../components/providers/shape';
-import { checkExpressionProblem } from '../../components/tables';
+import { checkExpressionProblem } from '../../components/config/tables';
 
 const base: TableShape = {
   columns: [

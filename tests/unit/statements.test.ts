@@ -3,22 +3,27 @@
  * subscription SQL): identifiers always quoted, literals always escaped, hostile names harmless.
  */
 import { strict as assert } from 'node:assert';
-import {
-  partitions,
-  publications,
-  subscriptions,
-  listBound,
-  qualified,
-  subscriptionOptions,
-} from '../../components/providers/statements';
+import { listBound, qualified } from '../../components/providers/sql/identifiers';
+import { partitions } from '../../components/providers/sql/partitions';
+import { publications } from '../../components/providers/sql/publications';
+import { subscriptionOptions, subscriptions } from '../../components/providers/sql/subscriptions';
+import { primaryKeySql } from '../../components/providers/sql/tables';
+import { renderSqlFile } from '../../components/sql';
 
 const bound = { schema: 'public', table: 'hippos', partition: 'hippo_west', owner: 'hippo-west' };
 
 describe('statement builders', function () {
   it('partitions', function () {
     assert.equal(
-      partitions.create(bound, ['region', 'id']),
-      `CREATE TABLE "public"."hippo_west" PARTITION OF "public"."hippos" (PRIMARY KEY ("region", "id")) FOR VALUES IN ('hippo-west')`,
+      renderSqlFile('partition', {
+        identifiers: { schema: 'public', table: 'hippos', partition: 'hippo_west' },
+        literals: { member: 'hippo-west' },
+        fragments: { primary_key: primaryKeySql(['region', 'id']) },
+      })
+        .replace(/^--.*\n/gm, '')
+        .replace(/\s+/g, ' ')
+        .trim(),
+      `CREATE TABLE "public"."hippo_west" PARTITION OF "public"."hippos" (PRIMARY KEY ("region", "id")) FOR VALUES IN ('hippo-west');`,
     );
     assert.equal(
       partitions.attach(bound),

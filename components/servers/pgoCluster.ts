@@ -2,8 +2,7 @@
  * The PGO v5 `PostgresCluster` manifest for a member: a pure function, validated against the real
  * CRD in the tests.
  */
-import type { MemberConfig } from './config';
-import { replicationSettings } from './replicationSettings';
+import { replicationSettings } from '../replicationSettings';
 
 export const PGO_API_VERSION = 'postgres-operator.crunchydata.com/v1beta1';
 export const PGO_KIND = 'PostgresCluster';
@@ -17,8 +16,16 @@ export const PGO_LABEL_ROLE = 'postgres-operator.crunchydata.com/role';
  */
 export const READY_WAIT_FOR = 'jsonpath={.status.instances[0].readyReplicas}=1';
 
+/** What of a PGO member its manifest holds. */
+export interface ClusterMember {
+  name: string;
+  namespace: string;
+  images: { postgres: string; exporter: string; pgbackrest: string };
+  storage: { data: string; backup: string };
+}
+
 export interface PostgresClusterOptions {
-  member: MemberConfig;
+  member: ClusterMember;
   postgresVersion: number;
   /** Mesh capacity the replication settings are sized for (`maxMembers`). */
   capacity: number;

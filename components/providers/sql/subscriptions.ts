@@ -1,0 +1,103 @@
+/**
+ * Subscriptions: the mesh's own (over a slot made beforehand, with a full initial copy) and a
+ * restore's temporary one, the options each major offers, and what the catalog says of them.
+ */
+import { ident, literal } from './identifiers';
+
+/** `server_version_num` of both ends of a subscription. */
+export interface ServerVersions {
+  subscriber: number;
+  publisher: number;
+}
+
+/**
+ * What newer majors offer, each only where both ends have it:
+ * - `streaming`: a large transaction is sent while it runs instead of spilling to disk on the
+ *   publisher until it commits (14+); `parallel` applies it in a parallel worker as it arrives (16+);
+ * - `origin = none` (16+): the publisher sends only changes made on it, never ones it applied from
+ *   elsewhere, so a publication that ever listed a landing partition by mistake cannot echo rows.
+ * `binary` is left off (it breaks on types whose binary form differs between majors), and so are
+ * failover slots (17+: they need a physical standby configured for slot synchronisation).
+ */
+export function subscriptionOptions(v: ServerVersions): string[] {
+  const both = Math.min(v.subscriber, v.publisher);
+  return [
+    both >= 160000 ? 'streaming = parallel' : 'streaming = on',
+    ...(both >= 160000 ? ['origin = none'] : []),
+  ];
+}
+
+export const subscriptions = {
+  /**
+   * CREATE SUBSCRIPTION over a slot made beforehand, with a full initial copy. The subscriber's
+   * server connects to the publisher with the conninfo and records every table the publication
+   * lists, so the caller can check them before it commits.
+   */
+  create(
+    name: string,
+    conninfo: string,
+    publication: string,
+    slot: string,
+    versions: ServerVersions,
+  ): string {
+    const options = [
+      'create_slot = false',
+      `slot_name = ${literal(slot)}`,
+      'copy_data = true',
+      ...subscriptionOptions(versions),
+    ];
+    return (
+      `CREATE SUBSCRIPTION ${ident(name)} CONNECTION ${literal(conninfo)} ` +
+      `PUBLICATION ${ident(publication)} WITH (${options.join(', ')})`
+    );
+  },
+  /** A one-off copy of a publication over a slot made beforehand (a restore's). */
+  createCopy(name: string, conninfo: string, publication: string, slot: string): string {
+    return (
+      `CREATE SUBSCRIPTION ${ident(name)} CONNECTION ${literal(conninfo)} ` +
+      `PUBLICATION ${ident(publication)} WITH (create_slot = false, slot_name = ${literal(slot)}, copy_data = true)`
+    );
+  },
+  setConnection(name: string, conninfo: string): string {
+    return `ALTER SUBSCRIPTION ${ident(name)} CONNECTION ${literal(conninfo)}`;
+  },
+  setPublication(name: string, publication: string): string {
+    return `ALTER SUBSCRIPTION ${ident(name)} SET PUBLICATION ${ident(publication)} WITH (refresh = false)`;
+  },
+  /** Picks up tables added to the publication and copies them. Not allowed in a transaction block. */
+  refresh(name: string): string {
+    return `ALTER SUBSCRIPTION ${ident(name)} REFRESH PUBLICATION WITH (copy_data = true)`;
+  },
+  enable(name: string): string {
+    return `ALTER SUBSCRIPTION ${ident(name)} ENABLE`;
+  },
+  disable(name: string): string {
+    return `ALTER SUBSCRIPTION ${ident(name)} DISABLE`;
+  },
+  /** Forget the slot (kept on the publisher) so the subscription can be dropped without reaching it. */
+  detachSlot(name: string): string {
+    return `ALTER SUBSCRIPTION ${ident(name)} SET (slot_name = NONE)`;
+  },
+  drop(name: string): string {
+    return `DROP SUBSCRIPTION ${ident(name)}`;
+  },
+  /** The subscription in this database. `$1` name. */
+  find: `SELECT s.oid::bigint::text AS oid, s.subconninfo AS conninfo, s.subpublications AS publications,
+                s.subslotname AS slot, s.subenabled AS enabled
+           FROM pg_subscription s
+          WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  /**
+   * What the subscription writes into: each relation with its sync state, its parent table and its
+   * LIST bound (NULL for anything that is not a partition). `$1` subscription name.
+   */
+  relations: `SELECT n.nspname AS schema, c.relname AS partition, p.relname AS parent,
+                     pg_get_expr(c.relpartbound, c.oid) AS bound, r.srsubstate::text AS state
+                FROM pg_subscription s
+                JOIN pg_subscription_rel r ON r.srsubid = s.oid
+                JOIN pg_class c ON c.oid = r.srrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+                LEFT JOIN pg_class p ON p.oid = i.inhparent
+               WHERE s.subname = $1
+                 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+};

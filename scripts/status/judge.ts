@@ -1,0 +1,163 @@
+/**
+ * The federation's health judged from what every member said (collect.ts): pure.
+ *
+ * - Pairs: for each subscriber × publisher, the subscription's state, its apply worker, its initial
+ *   sync, its last message and its lag in bytes (the publisher's current WAL position against the
+ *   slot's confirmed position).
+ * - Copies: the owner of a partition is its source of truth. For every federated table and every
+ *   owner, the owner's own partition (found by its LIST bound on the owner's server) is counted and
+ *   hashed, and so is every other member's copy; a copy that differs is named with the subscription
+ *   that feeds it. A copy that differs while its subscription still has WAL to apply is "behind",
+ *   not diverging.
+ */
+import type {
+  CopyStatus,
+  MemberFacts,
+  MemberStatus,
+  OwnerStatus,
+  PairStatus,
+  PartitionRow,
+  StatusReport,
+  Subscription,
+} from './types';
+
+/** What one member said, or why it could not be asked. */
+export interface MemberResult {
+  member: string;
+  facts?: MemberFacts;
+  error?: string;
+}
+
+/** Every pair and every copy judged, and the whole report. */
+export function judgeReport(
+  results: MemberResult[],
+  opts: { tables: string[]; subscriptions: Subscription[]; maxLagBytes: number },
+): StatusReport {
+  const names = results.map((r) => r.member);
+  const byName = new Map(results.map((r) => [r.member, r.facts]));
+  const pairs = opts.subscriptions.map((s) =>
+    judgePair(s, byName.get(s.subscriber), byName.get(s.publisher), opts.maxLagBytes),
+  );
+  const partitions = judgeCopies(names, opts.tables, byName, pairs);
+  const members: MemberStatus[] = results.map((r) => ({
+    name: r.member,
+    reachable: r.facts !== undefined,
+    ...(r.error !== undefined ? { error: r.error } : {}),
+    missingTables: r.facts?.missingTables ?? [],
+    drift: r.facts?.drift ?? [],
+  }));
+  return {
+    pairs,
+    partitions,
+    members,
+    healthy:
+      members.every((m) => m.reachable && m.missingTables.length === 0 && m.drift.length === 0) &&
+      pairs.every((p) => p.status === 'ok') &&
+      partitions.every((p) => p.copies.every((c) => c.status === 'ok')),
+  };
+}
+
+export function judgePair(
+  s: Subscription,
+  sub: MemberFacts | undefined,
+  pub: MemberFacts | undefined,
+  maxLagBytes: number,
+): PairStatus {
+  const { subscriber, publisher, name } = s;
+  const row = sub?.subscriptions.get(name);
+  const slot = pub?.slots.get(s.slotName);
+  const base: PairStatus = {
+    subscriber,
+    publisher,
+    subscription: name,
+    enabled: row?.subenabled ?? null,
+    workerRunning: row?.worker ?? null,
+    syncState: row?.states ?? null,
+    lastMessage: row?.last_msg?.toISOString() ?? null,
+    lagBytes: slot?.lag === null || slot?.lag === undefined ? null : Number(slot.lag),
+    slotActive: slot?.active ?? null,
+    status: 'ok',
+  };
+  const broken = (problem: string): PairStatus => ({ ...base, status: 'broken', problem });
+  if (sub === undefined)
+    return { ...base, status: 'unknown', problem: `subscriber ${subscriber} unreachable` };
+  if (row === undefined) return broken('no subscription');
+  if (!row.subenabled) return broken('subscription disabled');
+  if (pub === undefined) return broken(`publisher ${publisher} unreachable`);
+  if (slot === undefined) return broken('no slot on the publisher');
+  if (!row.worker) return broken('no apply worker running (see the subscriber server log)');
+  if (row.states !== null && row.states !== 'r')
+    return broken(`initial sync not finished (states ${row.states})`);
+  if (base.lagBytes !== null && base.lagBytes > maxLagBytes) {
+    return { ...base, status: 'lagging', problem: `lag ${base.lagBytes} bytes > ${maxLagBytes}` };
+  }
+  return base;
+}
+
+/** Per table and owner: the owner's partition is the truth; every other member's copy is compared with it. */
+export function judgeCopies(
+  members: string[],
+  tables: string[],
+  facts: Map<string, MemberFacts | undefined>,
+  pairs: PairStatus[],
+): OwnerStatus[] {
+  const out: OwnerStatus[] = [];
+  const find = (holder: string, table: string, owner: string): PartitionRow | undefined =>
+    facts.get(holder)?.partitions.find((p) => p.table === table && p.owner === owner);
+  for (const table of tables) {
+    for (const owner of members) {
+      const truth = find(owner, table, owner);
+      const ownerFacts = facts.get(owner);
+      const copies = members
+        .filter((holder) => holder !== owner)
+        .map((holder): CopyStatus => {
+          const copy = find(holder, table, owner);
+          const base = {
+            table,
+            owner,
+            holder,
+            partition: copy?.partition ?? null,
+            rows: copy?.rows ?? null,
+            hash: copy?.hash ?? null,
+          };
+          const pair = pairs.find((p) => p.subscriber === holder && p.publisher === owner);
+          const feed = pair?.subscription ?? 'none';
+          if (facts.get(holder) === undefined)
+            return { ...base, status: 'unknown', problem: `${holder} unreachable` };
+          if (copy === undefined) {
+            return facts.get(holder)?.missingTables.includes(table)
+              ? { ...base, status: 'unknown', problem: `${holder} has no table ${table}` }
+              : { ...base, status: 'missing', problem: `${holder} has no partition for ${owner}` };
+          }
+          if (ownerFacts === undefined || truth === undefined) {
+            return {
+              ...base,
+              status: 'unknown',
+              problem: `owner ${owner} unreachable or without its partition`,
+            };
+          }
+          if (copy.hash === truth.hash) return { ...base, status: 'ok' };
+          const describe = `${holder}'s copy has ${copy.rows} rows, owner ${owner} has ${truth.rows}`;
+          if (pair !== undefined && pair.status === 'ok' && (pair.lagBytes ?? 0) > 0) {
+            return { ...base, status: 'behind', problem: `${describe}; ${feed} is still applying` };
+          }
+          return {
+            ...base,
+            status: 'diverges',
+            problem:
+              `${describe} (content differs); fed by subscription ${feed}` +
+              (pair !== undefined && pair.status !== 'ok' ? ` (${pair.status}: ${pair.problem ?? ''})` : ''),
+          };
+        });
+      out.push({
+        table,
+        owner,
+        partition: truth?.partition ?? null,
+        rows: truth?.rows ?? null,
+        hash: truth?.hash ?? null,
+        copies,
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,44 @@
+/**
+ * What `npm run status` asks each member, as builders (tested as strings in
+ * tests/unit/statusQueries.test.ts).
+ */
+import { qualified } from '../../components/providers/sql/identifiers';
+
+/**
+ * Session settings that make a row's text the same on every server, so content hashes compare:
+ * time zone, date and interval styles, float digits, bytea output.
+ */
+export const CANONICAL_SESSION = [
+  "SET TimeZone = 'UTC'",
+  "SET DateStyle = 'ISO, YMD'",
+  "SET IntervalStyle = 'postgres'",
+  'SET extra_float_digits = 3',
+  "SET bytea_output = 'hex'",
+];
+
+export const statusQueries = {
+  /** Every subscription here: enabled, its apply worker, its last message, its tables' sync states. */
+  subscriptions: `SELECT s.subname, s.subenabled,
+              EXISTS (SELECT 1 FROM pg_stat_subscription w WHERE w.subid = s.oid AND w.relid IS NULL AND w.pid IS NOT NULL) AS worker,
+              (SELECT max(w.last_msg_receipt_time) FROM pg_stat_subscription w WHERE w.subid = s.oid) AS last_msg,
+              (SELECT string_agg(DISTINCT r.srsubstate::text, '' ORDER BY r.srsubstate::text) FROM pg_subscription_rel r WHERE r.srsubid = s.oid) AS states
+         FROM pg_subscription s
+        WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  /** Every logical slot here, with how far its consumer is behind the server's WAL. */
+  slots: `SELECT slot_name, active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint::text AS lag
+         FROM pg_replication_slots WHERE slot_type = 'logical'`,
+  /** Every LIST partition of a table with its one bound value: the member whose rows it holds. `$1` qualified table. */
+  partitions: `SELECT c.relname AS partition, n.nspname AS schema,
+                substring(pg_get_expr(c.relpartbound, c.oid) FROM '^FOR VALUES IN \\(''(.*)''\\)$') AS owner
+           FROM pg_inherits i
+           JOIN pg_class c ON c.oid = i.inhrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE i.inhparent = to_regclass($1)`,
+  /** `$1` qualified table. */
+  tableExists: 'SELECT to_regclass($1) IS NOT NULL AS ok',
+  /** A partition's row count and a hash of its rows' text, in a fixed order. */
+  content(schema: string, partition: string): string {
+    return `SELECT count(*) AS n, md5(string_agg(h, '' ORDER BY h)) AS hash
+             FROM (SELECT md5(t::text) COLLATE "C" AS h FROM ${qualified(schema, partition)} t) rows`;
+  },
+};
