@@ -4,7 +4,7 @@
  * of them and the replication role's grants. Children of the member's node.
  */
 import * as postgresql from '@pulumi/postgresql';
-import type * as pulumi from '@pulumi/pulumi';
+import * as pulumi from '@pulumi/pulumi';
 import type { FederationNode } from './federationNode';
 import type { PartitionRecord } from './plan';
 import { type Live, partitionInputs, tableInputs } from './plan/inputs';
@@ -24,7 +24,9 @@ export interface MemberData {
 }
 
 /** What the plan's records need that only the nodes have: each member's connections. */
-export function liveValues(nodes: Map<string, FederationNode>): Live<ConnectionArgs, pulumi.Output<string>> {
+export function liveValues(
+  nodes: Map<string, FederationNode>,
+): Live<ConnectionArgs, pulumi.Output<string>, pulumi.Output<boolean>> {
   const node = (name: string): FederationNode => {
     const found = nodes.get(name);
     if (found === undefined) throw new Error(`no member named ${name}`);
@@ -33,6 +35,10 @@ export function liveValues(nodes: Map<string, FederationNode>): Live<ConnectionA
   return {
     connection: (name) => node(name).connectionArgs,
     conninfo: (name) => node(name).replicationConninfo,
+    both17: (subscriber, publisher) =>
+      pulumi
+        .all([node(subscriber).server.major, node(publisher).server.major])
+        .apply(([a, b]) => a >= 17 && b >= 17),
   };
 }
 
@@ -40,7 +46,7 @@ export function liveValues(nodes: Map<string, FederationNode>): Live<ConnectionA
 export function declarePartition(
   node: FederationNode,
   record: PartitionRecord,
-  live: Live<ConnectionArgs, pulumi.Output<string>>,
+  live: Live<ConnectionArgs, pulumi.Output<string>, pulumi.Output<boolean>>,
   registry: ResourceRegistry,
 ): Partition {
   return registry.add(
@@ -58,7 +64,7 @@ export function declarePartition(
 
 export function declareMemberData(
   node: FederationNode,
-  live: Live<ConnectionArgs, pulumi.Output<string>>,
+  live: Live<ConnectionArgs, pulumi.Output<string>, pulumi.Output<boolean>>,
   registry: ResourceRegistry,
 ): MemberData {
   const { plan } = node;

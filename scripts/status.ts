@@ -30,6 +30,8 @@ export const USAGE = `usage: npm run status -- (--stack NAME | --member NAME=HOS
     --table [SCHEMA.]NAME   (repeatable) federated table (default: the stack's tables, or public.hippos)
   --max-lag-bytes SIZE      a pair further behind is "lagging": bytes, or with a unit as
                             16MiB, 512KiB, 1GiB (default 16MiB)
+  --slot-risk-percent N     a slot keeping more than N% of its publisher's WAL budget
+                            (max_slot_wal_keep_size) is "at risk" of being lost (default 80)
   --json                    the report as JSON
   --help                    this text
 
@@ -147,6 +149,7 @@ export async function runStatus(argv: string[]): Promise<number> {
         sslmode: { type: 'string' },
         table: { type: 'string', multiple: true },
         'max-lag-bytes': { type: 'string' },
+        'slot-risk-percent': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -159,6 +162,12 @@ export async function runStatus(argv: string[]): Promise<number> {
       throw new UsageError('give either --stack NAME or one --member NAME=HOST:PORT per member');
     }
     const maxLagBytes = parseSize(values['max-lag-bytes'] ?? '16MiB');
+    const slotRiskPercent = Number(values['slot-risk-percent'] ?? '80');
+    if (!Number.isInteger(slotRiskPercent) || slotRiskPercent < 1 || slotRiskPercent > 100) {
+      throw new UsageError(
+        `--slot-risk-percent ${values['slot-risk-percent'] ?? ''}: expected a whole number from 1 to 100`,
+      );
+    }
     const explicitTables = (values.table ?? []).map(tableRef);
     const source: Source =
       values.stack !== undefined
@@ -167,6 +176,7 @@ export async function runStatus(argv: string[]): Promise<number> {
     const report = await collect(source.members, {
       tables: explicitTables.length > 0 ? explicitTables : source.tables,
       maxLagBytes,
+      slotRiskPercent,
       ...(source.subscriptions !== undefined ? { subscriptions: source.subscriptions } : {}),
     });
     console.log(values.json === true ? JSON.stringify(report, null, 2) : renderReport(report));

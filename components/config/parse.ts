@@ -134,6 +134,8 @@ export function parseConfigWith<M extends MemberBase>(
       retainClusters: cfg.retainClusters,
       lostMembers: cfg.lostMembers,
       allowDestructiveChanges: cfg.allowDestructiveChanges,
+      idleReplicationSlotTimeout: cfg.idleReplicationSlotTimeout,
+      applySynchronousCommit: cfg.applySynchronousCommit,
     };
     problems.push(...nameCollisions(config, registry));
     if (problems.length === 0) return config;

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { PARTITION_DELETIONS, SSL_MODES } from '../enums';
 import { DNS_1123_LABEL } from '../naming';
+import { INTERVAL, walBudgetMB } from './sizes';
 import { SEED_TABLE } from './tables';
 
 export const sslmodeSchema = z.enum(SSL_MODES);
@@ -27,6 +28,26 @@ const imageOrDefault = z
   .optional()
   .transform((v) => (v === '' ? undefined : v));
 
+/** A WAL budget: `64MB`, `10GB`, `1TB`, or `-1` for none. */
+export const walBudgetSchema = z
+  .string()
+  .refine(
+    (v) => walBudgetMB(v) !== undefined,
+    'must be a size such as 512MB, 10GB or 1TB (or -1 for no budget)',
+  );
+/** A budget, or '' / unset for the member kind's default (Pulumi.yaml declares '' as the default). */
+const walBudgetOrDefault = z
+  .string()
+  .optional()
+  .refine(
+    (v) => v === undefined || v === '' || walBudgetMB(v) !== undefined,
+    'must be a size such as 512MB, 10GB or 1TB (or -1 for no budget), or empty for the default',
+  )
+  .transform((v) => (v === '' ? undefined : v));
+
+/** How the federation's apply workers commit (a subscription's `synchronous_commit`). */
+export const SYNCHRONOUS_COMMITS = ['off', 'local', 'remote_write', 'on', 'remote_apply'] as const;
+
 /** The keys every member has, whatever its kind. */
 export const commonMemberFields = {
   name: z.string(),
@@ -46,6 +67,8 @@ export const commonMemberFields = {
   replicationSslmode: sslmodeSchema.optional(),
   /** Path, on each subscriber's server, of the CA file. */
   replicationSslrootcert: z.string().min(1).optional(),
+  /** How much WAL the member's server keeps for a subscriber that is away (the stack's by default). */
+  maxSlotWalKeepSize: walBudgetSchema.optional(),
 };
 
 /** A member's common keys as parsed, with its kind's name. */
@@ -63,6 +86,8 @@ export const topSchema = z.strictObject({
   pgbackrestImage: imageOrDefault,
   dataStorage: quantitySchema.default('1Gi'),
   backupStorage: quantitySchema.default('1Gi'),
+  /** PGO members: the instances of each PostgresCluster (1: a primary alone; 2: a primary and a standby). */
+  replicas: z.number().int().min(1).max(10).default(1),
   database: z.string().min(1).default('postgres'),
   replicationUser: z.string().default('federation_replicator'),
   table: z.string().default(SEED_TABLE.name),
@@ -70,6 +95,18 @@ export const topSchema = z.strictObject({
   defaultPartition: z.string().default(SEED_TABLE.defaultPartition),
   maxMembers: z.number().int().min(2).max(64).default(10),
   syncTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
+  /**
+   * The WAL a member's server keeps for a subscriber that is away (`max_slot_wal_keep_size`); past it
+   * the slot is lost and `pulumi up --refresh` re-copies. Empty: each kind's default.
+   */
+  maxSlotWalKeepSize: walBudgetOrDefault,
+  /** PostgreSQL 18+: a slot idle this long is invalidated (`idle_replication_slot_timeout`); 0: never. */
+  idleReplicationSlotTimeout: z
+    .string()
+    .regex(INTERVAL, 'must be 0 (off) or a duration such as 90min, 36h or 7d')
+    .default('0'),
+  /** The apply workers' commits (the subscriptions' `synchronous_commit`): `on` waits for a synchronous standby. */
+  applySynchronousCommit: z.enum(SYNCHRONOUS_COMMITS).default('on'),
   partitionDeletion: z.enum(PARTITION_DELETIONS).default('detach'),
   monitoring: z.boolean().default(true),
   /** Keep a PostgresCluster in Kubernetes when its member leaves the config (a typo must not delete a database). */

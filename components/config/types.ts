@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod';
 import type { PartitionDeletion, SslMode } from '../enums';
-import type { CommonMemberSettings, StackSettings } from './schema';
+import type { CommonMemberSettings, SYNCHRONOUS_COMMITS, StackSettings } from './schema';
 import type { TableSpec } from './tables';
 
 export interface Endpoint {
@@ -32,6 +32,8 @@ export interface MemberBase {
    * kinds whose members can move to another server (external) let config raise it.
    */
   serverGeneration: number;
+  /** The WAL its server keeps for an away subscriber, in MB (`max_slot_wal_keep_size`); -1: no limit. */
+  walBudgetMB: number;
 }
 
 export interface FederationConfig<M extends MemberBase = MemberBase> {
@@ -58,6 +60,10 @@ export interface FederationConfig<M extends MemberBase = MemberBase> {
   retainClusters: boolean;
   lostMembers: string[];
   allowDestructiveChanges: boolean;
+  /** PostgreSQL 18+: `idle_replication_slot_timeout` on every member ('0': off). */
+  idleReplicationSlotTimeout: string;
+  /** The subscriptions' `synchronous_commit`. */
+  applySynchronousCommit: (typeof SYNCHRONOUS_COMMITS)[number];
 }
 
 /** A member as config gives it, before its kind resolves it: the common keys, and its kind's own. */

@@ -136,12 +136,26 @@ function partitionRecord(
   };
 }
 
+/**
+ * Whether a subscription may use PostgreSQL 17's failover slots: where both ends run 17+, the
+ * publisher's standby keeps the slot in step and takes over with it. A PGO publisher keeps the
+ * slots of subscribers whose major is not in config (external members) as Patroni permanent slots
+ * instead, which work on every major; so its failover slots are only its PGO subscribers' on 17+.
+ */
+export function failoverEligible(subscriber: MemberConfig, publisher: MemberConfig): boolean {
+  if (publisher.kind === 'pgo') {
+    return subscriber.kind === 'pgo' && subscriber.postgresVersion >= 17 && publisher.postgresVersion >= 17;
+  }
+  return true; // decided where it runs, by both servers' majors
+}
+
 function subscriptionRecord(
   cfg: FederationConfig,
   subscriber: MemberConfig,
   publisher: MemberConfig,
 ): SubscriptionRecord {
   return {
+    failoverWhen17: failoverEligible(subscriber, publisher),
     resourceName: resourceNames.subscription(subscriber.name, publisher.name),
     aliases: [],
     // After the subscriber's landings for the publisher and the publisher's publication and grants
@@ -160,6 +174,7 @@ function subscriptionRecord(
       publication: publicationName(publisher.name),
       slotName: slotName(subscriber.name, publisher.name),
       syncTimeoutSeconds: cfg.syncTimeoutSeconds,
+      synchronousCommit: cfg.applySynchronousCommit,
       landings: cfg.tables.map((t) => ({
         schema: cfg.schema,
         table: t.name,
@@ -199,6 +214,10 @@ function planMember(cfg: FederationConfig, member: MemberConfig): MemberPlan {
       monitoring: cfg.monitoring,
       retainClusters: cfg.retainClusters,
       publication,
+      permanentSlots: peers
+        .filter((subscriber) => !failoverEligible(subscriber, member))
+        .map((subscriber) => slotName(subscriber.name, name)),
+      idleReplicationSlotTimeout: cfg.idleReplicationSlotTimeout,
     }),
     provider: record(name, {
       host: member.admin.host,

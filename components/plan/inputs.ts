@@ -5,14 +5,16 @@
  */
 import type { PartitionRecord, SubscriptionRecord, TableRecord } from './records';
 
-export interface Live<Connection, Conninfo> {
+export interface Live<Connection, Conninfo, Failover = boolean> {
   /** Pulumi's admin connection to a member. */
   connection(member: string): Connection;
   /** The conninfo another member's server uses to reach this member as the replication role. */
   conninfo(member: string): Conninfo;
+  /** Whether both servers run PostgreSQL 17 or newer (failover slots). */
+  both17(subscriber: string, publisher: string): Failover;
 }
 
-export function tableInputs<C, S>(t: TableRecord, live: Live<C, S>) {
+export function tableInputs<C, S, F>(t: TableRecord, live: Live<C, S, F>) {
   return {
     ...t.inputs,
     connection: live.connection(t.inputs.member),
@@ -20,7 +22,7 @@ export function tableInputs<C, S>(t: TableRecord, live: Live<C, S>) {
   };
 }
 
-export function partitionInputs<C, S>(p: PartitionRecord, live: Live<C, S>) {
+export function partitionInputs<C, S, F>(p: PartitionRecord, live: Live<C, S, F>) {
   return {
     ...p.inputs,
     connection: live.connection(p.inputs.member),
@@ -37,11 +39,12 @@ export function partitionInputs<C, S>(p: PartitionRecord, live: Live<C, S>) {
   };
 }
 
-export function subscriptionInputs<C, S>(s: SubscriptionRecord, live: Live<C, S>) {
+export function subscriptionInputs<C, S, F>(s: SubscriptionRecord, live: Live<C, S, F>) {
   return {
     ...s.inputs,
     connection: live.connection(s.inputs.subscriber),
     publisherConnection: live.connection(s.inputs.publisher),
     conninfo: live.conninfo(s.inputs.publisher),
+    failover: s.failoverWhen17 ? live.both17(s.inputs.subscriber, s.inputs.publisher) : false,
   };
 }

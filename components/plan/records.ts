@@ -91,10 +91,13 @@ export interface PartitionRecord extends ResourceRecord<
   restoreFrom: string[];
 }
 
-/** A subscription; its connections and the publisher's replication conninfo come later. */
-export type SubscriptionRecord = ResourceRecord<
-  Omit<SubscriptionInputs, 'connection' | 'publisherConnection' | 'conninfo'>
->;
+/** A subscription; its connections, the publisher's replication conninfo and failover come later. */
+export interface SubscriptionRecord extends ResourceRecord<
+  Omit<SubscriptionInputs, 'connection' | 'publisherConnection' | 'conninfo' | 'failover'>
+> {
+  /** It uses a failover slot where both servers run PostgreSQL 17+ (plan/index.ts, failoverEligible). */
+  failoverWhen17: boolean;
+}
 
 export interface MemberPlan {
   member: MemberConfig;

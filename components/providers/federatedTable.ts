@@ -73,14 +73,20 @@ function previousShape(olds: FederatedTableInputs): TableShape {
     : declaredShape({ ...SEED_TABLE, member: recorded.member });
 }
 
-async function apply(inputs: FederatedTableInputs): Promise<void> {
+/**
+ * Apply the table's SQL, then bring it to its declared shape. A table this create makes anew holds
+ * no row yet, so nothing a destructive step removes or forbids can be there: its checks and NOT NULLs
+ * are made at once.
+ */
+async function apply(inputs: FederatedTableInputs, creating = false): Promise<void> {
   await explained(
     `table ${inputs.schema}.${inputs.table} on member "${inputs.member}"`,
     secretsOf(inputs),
     () =>
       withClient(inputs.member, inputs.connection, async (client) => {
+        const fresh = creating && (await readShape(client, inputs.schema, inputs.table)) === undefined;
         await inTransaction(client, () => client.query(inputs.sql), { schemaLock: true });
-        await converge(client, inputs);
+        await converge(client, fresh ? { ...inputs, allowDestructive: true } : inputs);
       }),
   );
 }
@@ -127,7 +133,7 @@ export const federatedTableProvider = {
   },
 
   async create(inputs) {
-    await apply(inputs);
+    await apply(inputs, true);
     return { id: `${inputs.member}/${inputs.schema}.${inputs.table}`, outs: inputs };
   },
 

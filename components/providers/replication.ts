@@ -29,9 +29,42 @@ export interface Relation {
   state: string;
 }
 
-export async function slotState(client: Client, slot: string): Promise<{ exists: boolean; active: boolean }> {
-  const row = (await client.query<{ active: boolean }>(slots.state, [slot])).rows[0];
-  return { exists: row !== undefined, active: row?.active === true };
+export interface SlotState {
+  exists: boolean;
+  active: boolean;
+  /** A pgoutput slot of this database: one a subscription here can use. */
+  ours: boolean;
+  /** Invalidated: the WAL it needs is gone (past `max_slot_wal_keep_size`, or idle too long). */
+  lost: boolean;
+  /** A failover slot (PostgreSQL 17+). */
+  failover: boolean;
+}
+
+export async function slotState(client: Client, slot: string): Promise<SlotState> {
+  const row = (
+    await client.query<{ active: boolean; ours: boolean; lost: boolean | null; failover: boolean }>(
+      slots.state,
+      [slot],
+    )
+  ).rows[0];
+  return {
+    exists: row !== undefined,
+    active: row?.active === true,
+    ours: row?.ours === true,
+    lost: row?.lost === true,
+    failover: row?.failover === true,
+  };
+}
+
+/** Wait, bounded, until no connection holds the slot (a walsender of a subscription just disabled). */
+export async function waitUntilIdle(client: Client, slot: string, where: string): Promise<void> {
+  for (let attempt = 0; attempt < 80; attempt++) {
+    if (!(await slotState(client, slot)).active) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(
+    `replication slot ${slot} on ${where} is still in use 20 s after its subscription was disabled`,
+  );
 }
 
 /**

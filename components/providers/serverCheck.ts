@@ -254,7 +254,18 @@ export type ServerCheckArgs = ResourceArgs<ServerCheckInputs>;
 
 /** The preflight check of an external member. */
 export class ServerCheck extends FederationResource {
+  /** `server_version` of the server it checked (`18.4`). */
+  declare readonly serverVersion: pulumi.Output<string>;
+
   constructor(name: string, args: ServerCheckArgs, opts?: pulumi.CustomResourceOptions) {
-    super(serverCheckProvider, 'ServerCheck', name, args, ['connection'], opts);
+    // An output that is no input is declared by naming it undefined (it is not sent as an input).
+    super(
+      serverCheckProvider,
+      'ServerCheck',
+      name,
+      { ...args, serverVersion: undefined },
+      ['connection'],
+      opts,
+    );
   }
 }

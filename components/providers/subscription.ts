@@ -22,7 +22,6 @@
  * redacted.
  */
 import * as pulumi from '@pulumi/pulumi';
-import type { Client } from 'pg';
 import { isSqlName } from '../naming';
 import {
   type PgConnection,
@@ -32,30 +31,15 @@ import {
   describeConnection,
   errorMessage,
   explained,
-  inTransaction,
   isLost,
   report,
-  tlsHint,
   withClient,
 } from './connection';
 import { changedKeys, invalidKeys } from './inputs';
-import {
-  type Landing,
-  describeForeign,
-  dropSlot,
-  dropSubscriptionOnly,
-  foreignRelations,
-  holdingRows,
-  relationsOf,
-  slotState,
-  waitForSync,
-} from './replication';
+import { type Landing, dropSubscriptionOnly } from './replication';
 import { FederationResource } from './resource';
-import { partitions } from './sql/partitions';
-import { publications } from './sql/publications';
-import { server } from './sql/server';
-import { slots } from './sql/slots';
 import { subscriptions } from './sql/subscriptions';
+import { dropOrphanSlot, ensure, findSubscription, slotOnPublisher } from './subscriptionSteps';
 
 export type { Landing } from './replication';
 
@@ -78,162 +62,25 @@ export interface SubscriptionInputs {
    * landing partitions).
    */
   landings?: Landing[];
+  /**
+   * A failover slot, where both ends run PostgreSQL 17+ (the plan says when it may be one): the
+   * publisher's standbys that synchronise slots keep it through a failover. Absent in older states: false.
+   */
+  failover?: boolean;
+  /** The apply worker's `synchronous_commit`. Absent in older states: `off`, PostgreSQL's default. */
+  synchronousCommit?: string;
 }
 
-export type SubscriptionOutputs = SubscriptionInputs;
-
-interface ExistingSubscription {
-  conninfo: string;
-  publications: string[];
-  slot: string | null;
-  enabled: boolean;
+export interface SubscriptionOutputs extends SubscriptionInputs {
+  /**
+   * Set by `read` when the slot is gone from its publisher (a failover without slot sync, a disk lost,
+   * a restore from backup) or lost there (past its WAL budget): the next `up` replaces this pair.
+   */
+  slotState?: 'missing' | 'lost';
 }
 
 function secretsOf(inputs: SubscriptionInputs): string[] {
   return [inputs.connection.password, inputs.publisherConnection.password, inputs.conninfo];
-}
-
-async function findSubscription(client: Client, name: string): Promise<ExistingSubscription | undefined> {
-  const res = await client.query<ExistingSubscription>(subscriptions.find, [name]);
-  return res.rows[0];
-}
-
-/**
- * Drop our slot on the publisher when no subscription uses it (left by a half-done create or an
- * unclean delete). The slot name is derived from (subscriber, publisher), so only this
- * subscription can own it.
- */
-async function dropOrphanSlot(client: Client, inputs: SubscriptionInputs, why: string): Promise<void> {
-  if ((await dropSlot(client, inputs.slotName, `publisher "${inputs.publisher}"`)) === 'dropped') {
-    report(`dropped replication slot ${inputs.slotName} on publisher "${inputs.publisher}" (${why})`);
-  }
-}
-
-/**
- * CREATE SUBSCRIPTION with a full initial copy, checked before it commits (see the module comment).
- * A landing partition that still holds rows (the subscription was replaced, or the member left and
- * came back) holds a stale copy: only the publisher writes it, so its rows are the truth. It is
- * emptied in the same transaction, which commits only with the subscription, so the copy that
- * follows starts from nothing.
- */
-async function createSubscription(
-  client: Client,
-  inputs: SubscriptionInputs,
-  publisherVersion: number,
-): Promise<void> {
-  const subscriberVersion = (await client.query<{ v: number }>(server.version)).rows[0]?.v ?? 0;
-  const stale = await inTransaction(client, async () => {
-    await client.query(
-      subscriptions.create(inputs.name, inputs.conninfo, inputs.publication, inputs.slotName, {
-        subscriber: subscriberVersion,
-        publisher: publisherVersion,
-      }),
-    );
-    const rels = await relationsOf(client, inputs.name);
-    const landings = inputs.landings;
-    const foreign = foreignRelations(rels, inputs.publisher, landings);
-    if (foreign.length > 0) throw new Error(describeForeign(foreign, inputs.publication, inputs.publisher));
-    const missing = (landings ?? []).filter(
-      (l) => !rels.some((r) => r.schema === l.schema && r.partition === l.partition),
-    );
-    if (missing.length > 0) {
-      throw new Error(
-        `publication ${inputs.publication} on "${inputs.publisher}" does not publish ` +
-          `${missing.map((l) => `${l.schema}.${l.partition}`).join(', ')}; nothing was changed here`,
-      );
-    }
-    const holding = await holdingRows(client, rels);
-    if (holding.length > 0) {
-      for (const statement of partitions.truncateAsReplica(holding)) await client.query(statement);
-    }
-    return holding;
-  });
-  if (stale.length > 0) {
-    report(
-      `subscription ${inputs.name} on "${inputs.subscriber}": the stale local copy of ` +
-        `${stale.map((r) => `${r.schema}.${r.partition} (${r.rows} rows)`).join(', ')} was emptied; ` +
-        `a full copy from its owner "${inputs.publisher}" is under way and \`pulumi up\` waits for it`,
-    );
-  }
-}
-
-/**
- * The subscriber's server could not reach or verify the publisher: say so with the publisher's name
- * and what to fix, at once (not after a sync timeout).
- */
-function publisherUnreachable(err: unknown, inputs: SubscriptionInputs): unknown {
-  const message = err instanceof Error ? err.message : String(err);
-  if (!/could not connect to the publisher/i.test(message)) return err;
-  const hint = tlsHint(message, 'replicationSslrootcert');
-  return new Error(
-    `the server of "${inputs.subscriber}" cannot connect to publisher "${inputs.publisher}" with the replication conninfo: ` +
-      `${message}${hint !== undefined ? `; ${hint} (a path on "${inputs.subscriber}"'s server)` : ''}`,
-  );
-}
-
-/** Create or converge the subscription, then wait for its initial sync. Used by create and update. */
-async function ensure(inputs: SubscriptionInputs): Promise<void> {
-  await withClient(inputs.subscriber, inputs.connection, async (client) => {
-    let existing = await findSubscription(client, inputs.name);
-    if (existing !== undefined && existing.slot !== null) {
-      const slot = existing.slot;
-      const there = await withClient(inputs.publisher, inputs.publisherConnection, (pub) =>
-        slotState(pub, slot),
-      ).catch((err: unknown) => {
-        if (err instanceof Unreachable) return { exists: true, active: false }; // cannot tell: keep it
-        throw err;
-      });
-      if (!there.exists) {
-        // Its publisher lost the slot (a disk gone and rebuilt, or a slot invalidated past its WAL
-        // limit): the subscription cannot resume. Made again below, with a full copy.
-        await dropSubscriptionOnly(client, inputs.name);
-        report(
-          `subscription ${inputs.name} on "${inputs.subscriber}": its slot is gone from publisher "${inputs.publisher}", ` +
-            `so it is made again and copies "${inputs.publisher}"'s partitions afresh`,
-        );
-        existing = undefined;
-      }
-    }
-    if (existing === undefined) {
-      await withClient(inputs.publisher, inputs.publisherConnection, async (pub) => {
-        const published = await pub.query(publications.tables, [inputs.publication]);
-        if (published.rowCount === 0) {
-          throw new Error(
-            `publication ${inputs.publication} does not exist on publisher "${inputs.publisher}"; ` +
-              `it is declared by the publisher's member component and must be created first`,
-          );
-        }
-        await dropOrphanSlot(pub, inputs, `no subscription ${inputs.name} on "${inputs.subscriber}" used it`);
-        await pub.query(slots.create, [inputs.slotName]);
-        const publisherVersion = (await pub.query<{ v: number }>(server.version)).rows[0]?.v ?? 0;
-        try {
-          await createSubscription(client, inputs, publisherVersion);
-        } catch (err) {
-          // Left for the next run otherwise, which drops an orphan slot before creating.
-          await dropOrphanSlot(pub, inputs, 'its CREATE SUBSCRIPTION did not commit').catch(() => undefined);
-          throw publisherUnreachable(err, inputs);
-        }
-      });
-    } else {
-      if (existing.slot !== inputs.slotName) {
-        throw new Error(
-          `subscription ${inputs.name} already exists on "${inputs.subscriber}" with slot ${existing.slot ?? 'NONE'}, ` +
-            `not ${inputs.slotName}; drop it by hand (DROP SUBSCRIPTION) and run again`,
-        );
-      }
-      if (existing.conninfo !== inputs.conninfo) {
-        await client.query(subscriptions.setConnection(inputs.name, inputs.conninfo));
-      }
-      if (existing.publications.length !== 1 || existing.publications[0] !== inputs.publication) {
-        await client.query(subscriptions.setPublication(inputs.name, inputs.publication));
-      }
-      if (!existing.enabled) await client.query(subscriptions.enable(inputs.name));
-    }
-    await waitForSync(client, inputs.name, inputs.syncTimeoutSeconds, {
-      owner: inputs.publisher,
-      publication: inputs.publication,
-    });
-  });
 }
 
 export const subscriptionProvider = {
@@ -259,18 +106,28 @@ export const subscriptionProvider = {
     return { inputs: news, failures };
   },
 
-  async diff(_id, olds, news) {
+  async diff(_id, olds: SubscriptionOutputs, news) {
     const replaces: string[] = changedKeys(olds, news, ['subscriber', 'publisher', 'name', 'slotName']);
     // Another database is another subscription; another host or password for the same one is not.
     if (changedKeys(olds.connection, news.connection, ['database']).length > 0) replaces.push('connection');
+    // A refresh found its slot gone or lost on the publisher: a new slot and a full copy.
+    if (olds.slotState !== undefined && !replaces.includes('slotName')) replaces.push('slotName');
     // `landings` is used at creation only: a table added later joins through its landing partition.
-    const updates = changedKeys(olds, news, [
-      'conninfo',
-      'publication',
-      'syncTimeoutSeconds',
-      'connection',
-      'publisherConnection',
-    ]);
+    const updates = changedKeys(
+      olds,
+      news,
+      [
+        'conninfo',
+        'publication',
+        'syncTimeoutSeconds',
+        'connection',
+        'publisherConnection',
+        'failover',
+        'synchronousCommit',
+      ],
+      // What a state written before these keys did: no failover slot, PostgreSQL's synchronous_commit.
+      { failover: (v) => v === false, synchronousCommit: (v) => v === 'off' },
+    );
     return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: true };
   },
 
@@ -283,22 +140,33 @@ export const subscriptionProvider = {
     return { id: `${inputs.subscriber}/${inputs.name}`, outs: inputs };
   },
 
-  async read(id, props) {
+  async read(id, props?: SubscriptionOutputs) {
     if (props === undefined) return { id, props };
     const where = `subscription ${props.name} on "${props.subscriber}"`;
     const existing = await explained(where, secretsOf(props), () =>
       withClient(props.subscriber, props.connection, (client) => findSubscription(client, props.name)),
     );
     if (existing === undefined) return { id: '', props };
-    // Its slot must still be on the publisher: a publisher that lost its disk lost it too, and then
-    // the subscription must be made again (which `up` does after this refresh forgets it).
-    const slot = await withClient(props.publisher, props.publisherConnection, (pub) =>
-      slotState(pub, props.slotName),
-    ).catch((err: unknown) => {
-      if (err instanceof Unreachable) return undefined; // cannot tell: keep it
+    // Its slot must still be usable on the publisher: a failover without slot sync, a disk lost or a
+    // restore from backup left none; a subscriber away past the WAL budget left it lost. Then this
+    // pair is made again (the next `up` replaces it), and only this pair.
+    const slot = await slotOnPublisher(props).catch((err: unknown) => {
       throw new Error(`${where}: ${errorMessage(err, secretsOf(props))}`);
     });
-    return slot !== undefined && !slot.exists ? { id: '', props } : { id, props };
+    const rest: SubscriptionOutputs = { ...props };
+    delete rest.slotState;
+    // What the subscription does now: a change made by hand shows as drift and `up` converges it.
+    const actual = {
+      ...rest,
+      ...(props.synchronousCommit !== undefined || existing.synchronous_commit !== 'off'
+        ? { synchronousCommit: existing.synchronous_commit }
+        : {}),
+      ...(props.failover !== undefined || existing.failover ? { failover: existing.failover } : {}),
+    };
+    if (slot !== undefined && (!slot.exists || slot.lost)) {
+      return { id, props: { ...actual, slotState: slot.exists ? ('lost' as const) : ('missing' as const) } };
+    }
+    return { id, props: actual };
   },
 
   async update(_id, olds, news) {
@@ -331,6 +199,16 @@ export const subscriptionProvider = {
                 `${where}: dropped without its slot ${props.slotName}: publisher "${props.publisher}" is listed in lostMembers`,
               );
             }
+            return;
+          }
+          const there = await slotOnPublisher(props);
+          if (there !== undefined && !there.exists) {
+            // The publisher answers and has no such slot (a failover without slot sync, a rebuilt
+            // server): nothing can be left behind there.
+            await dropSubscriptionOnly(client, props.name, existing);
+            report(
+              `${where}: dropped; its slot ${props.slotName} was already gone from publisher "${props.publisher}"`,
+            );
             return;
           }
           try {

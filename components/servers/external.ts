@@ -3,15 +3,17 @@
  * local job's embedded servers). It is reached at its `host` (required) and `port`, with `require`
  * TLS by default; subscribers reach it at the same endpoint unless `replication*` says otherwise.
  * Its admin password comes from stack config; before anything is created on it, a preflight check
- * (components/providers/serverCheck.ts) makes sure it can take part. It may move to another server
- * (`serverGeneration`).
+ * (components/providers/serverCheck.ts) makes sure it can take part, and its WAL budget is set there
+ * (components/providers/slotLimits.ts). It may move to another server (`serverGeneration`).
  */
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
+import { walBudgetMB } from '../config/sizes';
 import type { MemberBase } from '../config/types';
 import { adminConnectionArgs, readCaFile } from '../endpoints';
 import type { ServerCheckInputs } from '../providers/serverCheck';
 import { ServerCheck } from '../providers/serverCheck';
+import { SlotLimits, type SlotLimitsInputs } from '../providers/slotLimits';
 import { replicationSettings } from '../replicationSettings';
 import type { ServerKind } from './kind';
 
@@ -24,16 +26,23 @@ const fields = z.object({
   serverGeneration: z.number().int().min(1).optional(),
 });
 
+/**
+ * The WAL budget of a server whose volume this program does not know: 10GB, room for a subscriber
+ * away for hours at a few MB/s of writes. A member or the stack may say otherwise.
+ */
+export const EXTERNAL_WAL_BUDGET = '10GB';
+
 export interface ExternalMember extends MemberBase {
   kind: 'external';
 }
 
-/** The preflight check's inputs, all but the connection. */
+/** The inputs of the preflight check and of the slot limits, all but the connection. */
 export interface ExternalServerPlan {
   kind: 'external';
   member: ExternalMember;
   database: string;
   preflight: { resourceName: string; inputs: Omit<ServerCheckInputs, 'connection'> };
+  slotLimits: { resourceName: string; inputs: Omit<SlotLimitsInputs, 'connection'> };
 }
 
 export const externalKind: ServerKind<ExternalMember, ExternalServerPlan> = {
@@ -43,7 +52,7 @@ export const externalKind: ServerKind<ExternalMember, ExternalServerPlan> = {
     return m.host === undefined ? [`host: external member "${m.name}" needs a host`] : [];
   },
 
-  resolve(m) {
+  resolve(m, stack) {
     const own = fields.parse(m);
     const admin = {
       host: m.host ?? '',
@@ -65,6 +74,7 @@ export const externalKind: ServerKind<ExternalMember, ExternalServerPlan> = {
       // pgnodemx exists only under PGO.
       nodeName: 'static',
       serverGeneration: own.serverGeneration ?? 1,
+      walBudgetMB: walBudgetMB(m.maxSlotWalKeepSize ?? stack.maxSlotWalKeepSize ?? EXTERNAL_WAL_BUDGET) ?? -1,
     };
   },
 
@@ -83,6 +93,14 @@ export const externalKind: ServerKind<ExternalMember, ExternalServerPlan> = {
           publication: context.publication,
         },
       },
+      slotLimits: {
+        resourceName: `${member.name}-slot-limits`,
+        inputs: {
+          member: member.name,
+          maxSlotWalKeepSizeMB: member.walBudgetMB,
+          idleReplicationSlotTimeout: context.idleReplicationSlotTimeout,
+        },
+      },
     };
   },
 
@@ -99,12 +117,19 @@ export const externalKind: ServerKind<ExternalMember, ExternalServerPlan> = {
       // A new generation is a new server: checked afresh (and found empty) before anything moves there.
       { parent: args.parent, replacementTrigger: member.serverGeneration },
     );
+    // The WAL its subscribers' slots may keep there: set on the server it checked.
+    const slotLimits = new SlotLimits(
+      plan.slotLimits.resourceName,
+      { ...plan.slotLimits.inputs, connection },
+      { parent: args.parent, replacementTrigger: member.serverGeneration, dependsOn: [preflight] },
+    );
     return {
       connection,
       password,
+      major: preflight.serverVersion.apply((v) => Number.parseInt(v, 10)),
       ...(member.admin.sslrootcert !== undefined ? { caPath: member.admin.sslrootcert } : {}),
       ready: [preflight],
-      resources: [preflight],
+      resources: [preflight, slotLimits],
     };
   },
 };

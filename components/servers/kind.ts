@@ -19,6 +19,13 @@ export interface ServerContext {
   retainClusters: boolean;
   /** The member's publication: on a server, the sign that it already serves this member. */
   publication: string;
+  /**
+   * The logical slots on the member's server its kind must keep through a failover itself (PGO:
+   * Patroni's permanent slots): its subscribers' that cannot use PostgreSQL 17's failover slots.
+   */
+  permanentSlots: string[];
+  /** PostgreSQL 18+: `idle_replication_slot_timeout` ('0': off). */
+  idleReplicationSlotTimeout: string;
 }
 
 /** What provisioning a server gives the rest of the member. */
@@ -27,6 +34,8 @@ export interface ProvisionedServer {
   connection: ConnectionArgs;
   /** The admin password (secret). */
   password: pulumi.Output<string>;
+  /** The PostgreSQL major the server runs (as config says, or as its preflight found it). */
+  major: pulumi.Input<number>;
   /** The CA file the @pulumi/postgresql provider reads, when the connection verifies one. */
   caPath?: pulumi.Input<string>;
   /** What must exist before anything connects to the server. */

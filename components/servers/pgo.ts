@@ -17,10 +17,20 @@ import * as pulumi from '@pulumi/pulumi';
 import * as random from '@pulumi/random';
 import { z } from 'zod';
 import { namespaceSchema, postgresVersionSchema, quantitySchema } from '../config/schema';
+import { quantityBytes, walBudgetMB } from '../config/sizes';
 import type { MemberBase } from '../config/types';
 import { adminConnectionArgs, readCaFile } from '../endpoints';
 import { SCRAM_SALT_BYTES, scramSha256Verifier } from '../scram';
 import type { ServerKind } from './kind';
+import {
+  DEFAULT_IMAGES,
+  IMAGES_BY_VERSION,
+  PGO_CA_PATH,
+  PGO_OBJECT_SUFFIXES,
+  PGO_ROOT_CA_SECRET,
+  primaryServiceHost,
+  userSecretName,
+} from './pgoNames';
 import {
   PGO_LABEL_CLUSTER,
   PGO_LABEL_PGUSER,
@@ -28,74 +38,6 @@ import {
   type PostgresClusterManifest,
   postgresClusterManifest,
 } from './pgoCluster';
-
-/** The seed's images (PGO v5.0.3 era): the defaults for PostgreSQL 14, which stacks made for it keep. */
-export const DEFAULT_IMAGES = {
-  postgres: 'registry.developers.crunchydata.com/crunchydata/crunchy-postgres:centos8-14.0-0',
-  exporter: 'registry.developers.crunchydata.com/crunchydata/crunchy-postgres-exporter:ubi8-5.0.3-0',
-  pgbackrest: 'registry.developers.crunchydata.com/crunchydata/crunchy-pgbackrest:centos8-2.35-0',
-};
-
-/** The images PGO v5.8.9 ships for each major it supports (its config/manager/manager.yaml, RELATED_IMAGE_*). */
-const PGO_589 = 'registry.developers.crunchydata.com/crunchydata';
-export const IMAGES_BY_VERSION: Record<number, typeof DEFAULT_IMAGES> = {
-  14: DEFAULT_IMAGES,
-  ...Object.fromEntries(
-    (
-      [
-        [15, '15.19'],
-        [16, '16.15'],
-        [17, '17.11'],
-        [18, '18.6'],
-      ] as const
-    ).map(([major, version]) => [
-      major,
-      {
-        postgres: `${PGO_589}/crunchy-postgres:ubi9-${version}-2633`,
-        exporter: `${PGO_589}/crunchy-postgres-exporter:ubi9-0.19.1-2633`,
-        pgbackrest: `${PGO_589}/crunchy-pgbackrest:ubi9-2.59.0-2633`,
-      },
-    ]),
-  ),
-};
-
-/** The namespace CA Secret PGO creates (key `root.crt`). */
-export const PGO_ROOT_CA_SECRET = 'pgo-root-cacert';
-
-/** Where PGO mounts the CA in every instance: what subscribers use to verify their publishers. */
-export const PGO_CA_PATH = '/pgconf/tls/ca.crt';
-
-/** PGO's user Secret for `user` on `cluster`. */
-export function userSecretName(cluster: string, user: string): string {
-  return `${cluster}-pguser-${user}`;
-}
-
-/** The in-cluster DNS name of a PGO cluster's primary service. */
-export function primaryServiceHost(cluster: string, namespace: string): string {
-  return `${cluster}-primary.${namespace}.svc`;
-}
-
-/**
- * Objects PGO makes for a cluster in its namespace, named `<cluster>-<suffix>` (PGO v5
- * internal/naming/names.go): a member named like one of another member's would collide with it.
- */
-export const PGO_OBJECT_SUFFIXES = [
-  'primary',
-  'replicas',
-  'pods',
-  'ha',
-  'ha-config',
-  'config',
-  'cluster-cert',
-  'replication-cert',
-  'monitoring',
-  'pgbackrest',
-  'pguser',
-  'instance1',
-  'repo-host',
-  'backup',
-  'pgbouncer',
-];
 
 /** A PGO member's own keys (each defaults to the stack's key of the same name). */
 const fields = z.object({
@@ -112,6 +54,8 @@ const fields = z.object({
   passwordRotation: z.union([z.string().min(1), z.number()]).optional(),
   /** The PostgreSQL major of this member (default: the stack's `postgresVersion`). */
   postgresVersion: postgresVersionSchema.optional(),
+  /** The instances of its PostgresCluster (default: the stack's `replicas`): a standby takes over on failover. */
+  replicas: z.number().int().min(1).max(10).optional(),
 });
 
 export interface PgoMember extends MemberBase {
@@ -126,6 +70,16 @@ export interface PgoMember extends MemberBase {
   passwordRotation?: string;
   /** The PostgreSQL major of its PostgresCluster. */
   postgresVersion: number;
+  /** Instances of its PostgresCluster (a primary and its standbys). */
+  replicas: number;
+}
+
+/**
+ * The WAL budget of a PGO member unless config says otherwise: a quarter of its data volume (which
+ * holds pg_wal too), so one subscriber away cannot fill it (1Gi: 256MB).
+ */
+export function pgoWalBudgetMB(dataStorage: string): number {
+  return Math.max(64, Math.floor(quantityBytes(dataStorage) / 4 / 2 ** 20));
 }
 
 /** The inputs of a PGO member's server resources (live values, the password and CA, come later). */
@@ -199,6 +153,10 @@ export const pgoKind: ServerKind<PgoMember, PgoServerPlan> = {
     const inCluster = primaryServiceHost(m.name, namespace);
     const postgresVersion = own.postgresVersion ?? stack.postgresVersion;
     const images = IMAGES_BY_VERSION[postgresVersion] ?? DEFAULT_IMAGES;
+    const storage = {
+      data: own.dataStorage ?? stack.dataStorage,
+      backup: own.backupStorage ?? stack.backupStorage,
+    };
     return {
       name: m.name,
       kind: 'pgo',
@@ -232,6 +190,11 @@ export const pgoKind: ServerKind<PgoMember, PgoServerPlan> = {
       ...(own.passwordRotation !== undefined ? { passwordRotation: String(own.passwordRotation) } : {}),
       // A PGO member keeps its PostgresCluster: it upgrades in place (PGUpgrade), it does not move.
       serverGeneration: 1,
+      replicas: own.replicas ?? stack.replicas,
+      walBudgetMB: ((budget) =>
+        budget === undefined ? pgoWalBudgetMB(storage.data) : (walBudgetMB(budget) ?? -1))(
+        m.maxSlotWalKeepSize ?? stack.maxSlotWalKeepSize,
+      ),
     };
   },
 
@@ -293,6 +256,9 @@ export const pgoKind: ServerKind<PgoMember, PgoServerPlan> = {
           postgresVersion: member.postgresVersion,
           capacity: context.maxMembers,
           monitoring: context.monitoring,
+          database: context.database,
+          permanentSlots: context.permanentSlots,
+          idleReplicationSlotTimeout: context.idleReplicationSlotTimeout,
         }),
         retainOnDelete: context.retainClusters,
         customTimeouts: { create: '30m', update: '30m' },
@@ -371,6 +337,7 @@ export const pgoKind: ServerKind<PgoMember, PgoServerPlan> = {
     return {
       connection: adminConnectionArgs(member, database, password, ca),
       password,
+      major: member.postgresVersion,
       ...(caPath !== undefined ? { caPath } : {}),
       ready: [cluster, secretPatch],
       resources: [generated, salt, secretPatch, cluster],

@@ -11,10 +11,12 @@ export const PGO_LABEL_PGUSER = 'postgres-operator.crunchydata.com/pguser';
 export const PGO_LABEL_ROLE = 'postgres-operator.crunchydata.com/role';
 
 /**
- * Pulumi waits on this before anything connects: the one instance set reports a ready replica.
+ * Pulumi waits on this before anything connects: the one instance set reports every instance ready.
  * PGO has no generic Ready condition (see the facts notes); `readyReplicas` is what it exposes.
  */
-export const READY_WAIT_FOR = 'jsonpath={.status.instances[0].readyReplicas}=1';
+export function readyWaitFor(replicas: number): string {
+  return `jsonpath={.status.instances[0].readyReplicas}=${replicas}`;
+}
 
 /** What of a PGO member its manifest holds. */
 export interface ClusterMember {
@@ -22,6 +24,10 @@ export interface ClusterMember {
   namespace: string;
   images: { postgres: string; exporter: string; pgbackrest: string };
   storage: { data: string; backup: string };
+  /** Instances: a primary and its standbys. */
+  replicas: number;
+  /** `max_slot_wal_keep_size` in MB; -1: none. */
+  walBudgetMB: number;
 }
 
 export interface PostgresClusterOptions {
@@ -31,6 +37,59 @@ export interface PostgresClusterOptions {
   capacity: number;
   /** pgMonitor's exporter; PGO preloads pgnodemx (needed by `get_node_name()`) only when it is set. */
   monitoring: boolean;
+  /** The database of the federated tables (where its logical slots decode). */
+  database: string;
+  /**
+   * The logical slots on this member that Patroni keeps as permanent slots: created on the primary,
+   * copied to its standbys and advanced there, so they survive a failover. The slots of subscribers
+   * that use PostgreSQL 17's failover slots are not listed (slot synchronisation keeps those).
+   */
+  permanentSlots: string[];
+  /** PostgreSQL 18+: `idle_replication_slot_timeout` ('0': off). */
+  idleReplicationSlotTimeout: string;
+}
+
+/**
+ * Patroni's dynamic configuration: the replication settings for the mesh's capacity, and what keeps
+ * the member's logical slots through a failover. PGO v5.8.9 passes this through to Patroni but for
+ * `ttl`, `loop_wait`, `postgresql.parameters` (merged under its mandatory ones) and `pg_hba`, and it
+ * defaults `postgresql.use_slots` to false (internal/patroni/config.go, DynamicConfiguration), which
+ * this overrides:
+ * - `use_slots: true`: Patroni then keeps permanent slots (`slots:`, of every major) and sets each
+ *   standby's `primary_slot_name`, which PostgreSQL 17's slot synchronisation needs. With it false,
+ *   Patroni drops every inactive slot it does not know when it reloads its slot list
+ *   (patroni/postgresql/slots.py `_drop_incorrect_slots`), ours included;
+ * - `hot_standby_feedback`, and on 17+ `sync_replication_slots`: a standby keeps failover slots in
+ *   step (Patroni 4.1+ leaves `failover = true` slots alone);
+ * - `max_slot_wal_keep_size`: the WAL budget (reloaded, no restart).
+ * `synchronized_standby_slots` is left unset: it must name each standby's physical slot, which
+ * Patroni names after pods PGO names with random suffixes, and a name that does not exist stops
+ * every logical walsender.
+ */
+function dynamicConfiguration(opts: PostgresClusterOptions): Record<string, unknown> {
+  const v = opts.postgresVersion;
+  const parameters: Record<string, unknown> = {
+    ...replicationSettings(opts.capacity),
+    max_slot_wal_keep_size: opts.member.walBudgetMB < 0 ? '-1' : `${opts.member.walBudgetMB}MB`,
+    hot_standby_feedback: 'on',
+    ...(v >= 17 ? { sync_replication_slots: 'on' } : {}),
+    ...(v >= 18 && opts.idleReplicationSlotTimeout !== '0'
+      ? { idle_replication_slot_timeout: opts.idleReplicationSlotTimeout }
+      : {}),
+  };
+  return {
+    postgresql: { use_slots: true, parameters },
+    ...(opts.permanentSlots.length > 0
+      ? {
+          slots: Object.fromEntries(
+            opts.permanentSlots.map((name) => [
+              name,
+              { type: 'logical', database: opts.database, plugin: 'pgoutput' },
+            ]),
+          ),
+        }
+      : {}),
+  };
 }
 
 export interface PostgresClusterManifest {
@@ -49,13 +108,15 @@ export function postgresClusterManifest(opts: PostgresClusterOptions): PostgresC
   const spec: Record<string, unknown> = {
     image: member.images.postgres,
     postgresVersion: opts.postgresVersion,
-    instances: [{ name: 'instance1', dataVolumeClaimSpec: volumeClaim(member.storage.data) }],
-    users: [{ name: 'postgres' }],
-    patroni: {
-      dynamicConfiguration: {
-        postgresql: { parameters: { ...replicationSettings(opts.capacity) } },
+    instances: [
+      {
+        name: 'instance1',
+        ...(member.replicas !== 1 ? { replicas: member.replicas } : {}),
+        dataVolumeClaimSpec: volumeClaim(member.storage.data),
       },
-    },
+    ],
+    users: [{ name: 'postgres' }],
+    patroni: { dynamicConfiguration: dynamicConfiguration(opts) },
     backups: {
       pgbackrest: {
         image: member.images.pgbackrest,
@@ -72,7 +133,7 @@ export function postgresClusterManifest(opts: PostgresClusterOptions): PostgresC
     metadata: {
       name: member.name,
       namespace: member.namespace,
-      annotations: { 'pulumi.com/waitFor': READY_WAIT_FOR },
+      annotations: { 'pulumi.com/waitFor': readyWaitFor(member.replicas) },
     },
     spec,
   };

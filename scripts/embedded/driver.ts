@@ -16,6 +16,7 @@ import { type GrantInputs, type MemberPlan, plan } from '../../components/plan';
 import { type Live, partitionInputs, subscriptionInputs, tableInputs } from '../../components/plan/inputs';
 import { type PgConnection, withClient } from '../../components/providers/connection';
 import { federatedTableProvider } from '../../components/providers/federatedTable';
+import { server } from '../../components/providers/sql/server';
 import { type PartitionInputs, partitionProvider } from '../../components/providers/partition';
 import { type SubscriptionInputs, subscriptionProvider } from '../../components/providers/subscription';
 import { type FederationConfig, parseFederationConfig } from '../../components/stackConfig';
@@ -79,8 +80,24 @@ export class PlanDriver {
     return adminConnection(member, cfg.database, this.servers.get(name).connection.password, ca);
   }
 
-  private live(cfg: FederationConfig): Live<PgConnection, string> {
+  /** Each member's PostgreSQL major, as its server says. */
+  private async majors(cfg: FederationConfig): Promise<Map<string, number>> {
+    const majors = await Promise.all(
+      cfg.members.map(async (m) => {
+        // A server that cannot be reached now is treated as older than 17 (no failover slot).
+        const num = await withClient(m.name, this.connection(cfg, m.name), async (client) =>
+          Number((await client.query<{ v: number }>(server.version)).rows[0]?.v ?? 0),
+        ).catch(() => 0);
+        return [m.name, Math.floor(num / 10000)] as const;
+      }),
+    );
+    return new Map(majors);
+  }
+
+  private live(cfg: FederationConfig, majors: Map<string, number>): Live<PgConnection, string> {
     return {
+      both17: (subscriber, publisher) =>
+        (majors.get(subscriber) ?? 0) >= 17 && (majors.get(publisher) ?? 0) >= 17,
       connection: (name) => this.connection(cfg, name),
       conninfo: (name) => {
         const member = cfg.members.find((m) => m.name === name);
@@ -99,7 +116,7 @@ export class PlanDriver {
   /** Bring the servers to `cfg`, as `pulumi up` would. */
   async up(cfg: FederationConfig): Promise<void> {
     const p = plan(cfg);
-    const live = this.live(cfg);
+    const live = this.live(cfg, await this.majors(cfg));
     const fresh = p.members.filter((m) => !this.members.has(m.member.name));
     const own = p.members.flatMap((m) => m.ownPartitions);
     const landings = p.members.flatMap((m) => m.landings);

@@ -15,6 +15,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -278,6 +279,55 @@ export async function stop(dataDir: string): Promise<'stopped' | 'not running'> 
   running.delete(dataDir);
   if (result.status !== 0) throw new Error(`could not stop the server in ${dataDir}: ${result.output}`);
   return 'stopped';
+}
+
+/**
+ * Kill a server as a crash would (SIGKILL to the postmaster), and wait until the process is gone so
+ * another server can take its port. Its backends notice on their own and exit; nothing is flushed.
+ */
+export async function kill(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  running.delete(dataDir);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return; // already gone
+  }
+  for (let i = 0; i < 200; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`server ${pid} of ${dataDir} did not die`);
+}
+
+/** Promote a standby (pg_ctl promote, waiting until it takes writes). */
+export async function promote(dataDir: string): Promise<void> {
+  const { pg_ctl } = await binaries(majorOf(dataDir));
+  const result = run(pg_ctl, ['promote', '-D', dataDir, '-w', '-t', '60']);
+  if (result.status !== 0) throw new Error(`could not promote the standby in ${dataDir}: ${result.output}`);
+}
+
+/** A copy of a stopped server's data directory (ownership kept), without its replication slots. */
+export function copyDataDir(from: string, to: string): void {
+  const copied = spawnSync('cp', ['-a', from, to], { encoding: 'utf8' });
+  if (copied.status !== 0) throw new Error(`could not copy ${from} to ${to}: ${copied.stderr}`);
+  for (const file of ['postmaster.pid', 'postmaster.opts', 'server.log'])
+    rmSync(path.join(to, file), { force: true });
+  // A standby's slot-sync worker refuses slots of the same name already there: start it with none.
+  const slots = path.join(to, 'pg_replslot');
+  for (const slot of readdirSync(slots)) rmSync(path.join(slots, slot), { recursive: true, force: true });
+}
+
+/** Add lines to a data directory's postgresql.auto.conf (what ALTER SYSTEM writes). */
+export function appendAutoConf(dataDir: string, lines: string[]): void {
+  const file = path.join(dataDir, 'postgresql.auto.conf');
+  writeServerFile(dataDir, 'postgresql.auto.conf', `${readFileSync(file, 'utf8')}${lines.join('\n')}\n`);
 }
 
 /**

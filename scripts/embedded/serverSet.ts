@@ -12,10 +12,22 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { type PgConnection, clientConfig } from '../../components/providers/connection';
-import { server as serverSql } from '../../components/providers/sql/server';
+import { server as serverSql, settingsSql } from '../../components/providers/sql/server';
 import { type IssuedCertificate, LocalCa } from './certificates';
-import { initialise, makeServerRoot, selectedMajor, start, stop } from './postgres';
+import {
+  appendAutoConf,
+  copyDataDir,
+  initialise,
+  kill,
+  makeServerRoot,
+  promote,
+  selectedMajor,
+  start,
+  stop,
+  writeServerFile,
+} from './postgres';
 import { installCertificate, serverFlags, writeHba } from './serverConfig';
+import { standbySql } from './standbySql';
 
 /** The PostgreSQL major these servers run (PG_FEDERATION_POSTGRES, default the newest). */
 export const MAJOR = selectedMajor();
@@ -29,6 +41,7 @@ export const SERVER_PASSWORD = randomBytes(18).toString('base64url');
 export interface TestServer {
   name: string;
   port: number;
+  /** Its data directory (after a failover, its promoted standby's). */
   dataDir: string;
   /** Superuser connection. */
   connection: PgConnection;
@@ -81,6 +94,10 @@ const QUICK_START = { wal_retrieve_retry_interval: '500ms' };
 export class ServerSet {
   readonly servers = new Map<string, TestServer>();
   private readonly dataDirs: string[] = [];
+  /** Each server's flags, which its standby starts with too. */
+  private readonly flags = new Map<string, string[]>();
+  /** Each server's standby, by the server's name. */
+  private readonly standbys = new Map<string, TestServer>();
   private ownCa: LocalCa | undefined;
 
   private constructor(readonly root: string) {}
@@ -135,28 +152,98 @@ export class ServerSet {
       },
       running: false,
       start: async () => {
-        await start(dataDir, port, flags);
+        await start(server.dataDir, server.port, flags);
         server.running = true;
       },
       stop: async () => {
-        await stop(dataDir);
+        await stop(server.dataDir);
         server.running = false;
       },
       wipe: async (major) => {
-        await stop(dataDir);
-        rmSync(dataDir, { recursive: true, force: true });
-        await initialise(dataDir, SERVER_PASSWORD, major ?? options.major ?? MAJOR);
+        await stop(server.dataDir);
+        rmSync(server.dataDir, { recursive: true, force: true });
+        await initialise(server.dataDir, SERVER_PASSWORD, major ?? options.major ?? MAJOR);
         server.connection.password = SERVER_PASSWORD;
         await server.start();
       },
       useCertificate: async (issued) => {
-        installCertificate(dataDir, issued);
+        installCertificate(server.dataDir, issued);
         await query(server, serverSql.reloadConf);
       },
     };
     await server.start();
     this.servers.set(name, server);
+    this.flags.set(name, flags);
     return server;
+  }
+
+  /**
+   * A streaming standby of a server, as a PGO instance's replica is: made from a copy of the primary
+   * stopped cleanly (its slots left out), with a physical slot on the primary, `hot_standby_feedback`
+   * and, on PostgreSQL 17+, slot synchronisation (`sync_replication_slots`, `dbname` in its
+   * conninfo) with the primary's `synchronized_standby_slots` naming it. `synchronous`: the primary's
+   * commits wait for it (`synchronous_standby_names`).
+   */
+  async addStandby(primaryName: string, opts: { synchronous?: boolean } = {}): Promise<TestServer> {
+    const primary = this.get(primaryName);
+    const slot = `standby_${primaryName.replace(/-/g, '_')}`;
+    const major = Math.floor(
+      Number((await query<{ v: number }>(primary, serverSql.version))[0]?.v ?? 0) / 10000,
+    );
+    await query(primary, standbySql.physicalSlot, [slot]);
+    await primary.stop();
+    const dataDir = `${primary.dataDir}-standby`;
+    this.dataDirs.push(dataDir);
+    copyDataDir(primary.dataDir, dataDir);
+    const conninfo = `host=127.0.0.1 port=${primary.port} user=postgres password=${SERVER_PASSWORD} dbname=postgres application_name=standby`;
+    appendAutoConf(dataDir, standbySql.autoConf(conninfo, slot, major));
+    writeServerFile(dataDir, 'standby.signal', '');
+    await primary.start();
+    // Set after the copy: the standby, once promoted, must not wait for a standby of its own.
+    if (major >= 17) await query(primary, settingsSql.set('synchronized_standby_slots', slot));
+    if (opts.synchronous === true)
+      await query(primary, settingsSql.set('synchronous_standby_names', 'standby'));
+    await query(primary, serverSql.reloadConf);
+    const port = await freePort();
+    await start(dataDir, port, this.flags.get(primaryName) ?? []);
+    const standby: TestServer = {
+      ...primary,
+      name: `${primaryName}-standby`,
+      port,
+      dataDir,
+      connection: { ...primary.connection, port },
+      running: true,
+    };
+    await waitFor(`${primaryName}'s standby streaming`, async () => {
+      const rows = await query<{ state: string }>(primary, standbySql.streaming);
+      return rows[0]?.state === 'streaming';
+    });
+    this.standbys.set(primaryName, standby);
+    return standby;
+  }
+
+  /** A server's standby (addStandby). */
+  standby(primaryName: string): TestServer {
+    const standby = this.standbys.get(primaryName);
+    if (standby === undefined) throw new Error(`${primaryName} has no standby`);
+    return standby;
+  }
+
+  /**
+   * The primary fails as a crash does (SIGKILL, nothing flushed), its standby is promoted and moved
+   * to the primary's port (as a Service points at the new primary): from then on the server named
+   * `primaryName` is the promoted standby.
+   */
+  async failOver(primaryName: string): Promise<void> {
+    const primary = this.get(primaryName);
+    const standby = this.standbys.get(primaryName);
+    if (standby === undefined) throw new Error(`${primaryName} has no standby`);
+    await kill(primary.dataDir);
+    await promote(standby.dataDir);
+    await stop(standby.dataDir);
+    primary.dataDir = standby.dataDir;
+    this.standbys.delete(primaryName);
+    await primary.start();
   }
 
   get(name: string): TestServer {

@@ -31,6 +31,7 @@ async function facts(member: MemberEndpoint, tables: TableRef[]): Promise<Member
     for (const statement of CANONICAL_SESSION) await client.query(statement);
     const subs = await client.query<SubscriberRow>(statusQueries.subscriptions);
     const slots = await client.query<SlotRow>(statusQueries.slots);
+    const budget = Number((await client.query<{ mb: string }>(statusQueries.budget)).rows[0]?.mb ?? -1);
     const partitions: PartitionRow[] = [];
     const missingTables: string[] = [];
     const drift: string[] = [];
@@ -73,6 +74,7 @@ async function facts(member: MemberEndpoint, tables: TableRef[]): Promise<Member
     return {
       subscriptions: new Map(subs.rows.map((r) => [r.subname, r])),
       slots: new Map(slots.rows.map((r) => [r.slot_name, r])),
+      budgetBytes: budget < 0 ? null : budget * 2 ** 20,
       partitions,
       missingTables,
       drift,
@@ -104,7 +106,7 @@ export function subscriptionsOf(p: FederationPlan): Subscription[] {
 /** Read every member, then judge every pair and every copy. */
 export async function collect(
   members: MemberEndpoint[],
-  opts: { tables: TableRef[]; maxLagBytes: number; subscriptions?: Subscription[] },
+  opts: { tables: TableRef[]; maxLagBytes: number; subscriptions?: Subscription[]; slotRiskPercent?: number },
 ): Promise<StatusReport> {
   const results = await Promise.all(
     members.map(async (m) => {
@@ -119,5 +121,6 @@ export async function collect(
     tables: opts.tables.map((t) => `${t.schema}.${t.name}`),
     subscriptions: opts.subscriptions ?? meshOf(members.map((m) => m.name)),
     maxLagBytes: opts.maxLagBytes,
+    slotRiskPercent: opts.slotRiskPercent ?? 80,
   });
 }

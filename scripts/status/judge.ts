@@ -31,18 +31,19 @@ export interface MemberResult {
 /** Every pair and every copy judged, and the whole report. */
 export function judgeReport(
   results: MemberResult[],
-  opts: { tables: string[]; subscriptions: Subscription[]; maxLagBytes: number },
+  opts: { tables: string[]; subscriptions: Subscription[]; maxLagBytes: number; slotRiskPercent: number },
 ): StatusReport {
   const names = results.map((r) => r.member);
   const byName = new Map(results.map((r) => [r.member, r.facts]));
   const pairs = opts.subscriptions.map((s) =>
-    judgePair(s, byName.get(s.subscriber), byName.get(s.publisher), opts.maxLagBytes),
+    judgePair(s, byName.get(s.subscriber), byName.get(s.publisher), opts),
   );
   const partitions = judgeCopies(names, opts.tables, byName, pairs);
   const members: MemberStatus[] = results.map((r) => ({
     name: r.member,
     reachable: r.facts !== undefined,
     ...(r.error !== undefined ? { error: r.error } : {}),
+    ...(r.facts !== undefined ? { budgetBytes: r.facts.budgetBytes } : {}),
     missingTables: r.facts?.missingTables ?? [],
     drift: r.facts?.drift ?? [],
   }));
@@ -57,15 +58,20 @@ export function judgeReport(
   };
 }
 
+const REFRESH = '`pulumi up --refresh`';
+
+/** One pair: its subscription on the subscriber, its slot on the publisher. */
 export function judgePair(
   s: Subscription,
   sub: MemberFacts | undefined,
   pub: MemberFacts | undefined,
-  maxLagBytes: number,
+  opts: { maxLagBytes: number; slotRiskPercent: number },
 ): PairStatus {
   const { subscriber, publisher, name } = s;
   const row = sub?.subscriptions.get(name);
   const slot = pub?.slots.get(s.slotName);
+  const bytes = (v: string | null | undefined): number | null =>
+    v === null || v === undefined ? null : Number(v);
   const base: PairStatus = {
     subscriber,
     publisher,
@@ -74,22 +80,70 @@ export function judgePair(
     workerRunning: row?.worker ?? null,
     syncState: row?.states ?? null,
     lastMessage: row?.last_msg?.toISOString() ?? null,
-    lagBytes: slot?.lag === null || slot?.lag === undefined ? null : Number(slot.lag),
+    lagBytes: bytes(slot?.lag),
     slotActive: slot?.active ?? null,
+    walStatus: slot?.wal_status ?? null,
+    retainedBytes: bytes(slot?.retained),
+    budgetBytes: pub?.budgetBytes ?? null,
+    failoverSlot: slot?.failover ?? null,
     status: 'ok',
   };
-  const broken = (problem: string): PairStatus => ({ ...base, status: 'broken', problem });
-  if (sub === undefined)
-    return { ...base, status: 'unknown', problem: `subscriber ${subscriber} unreachable` };
-  if (row === undefined) return broken('no subscription');
-  if (!row.subenabled) return broken('subscription disabled');
-  if (pub === undefined) return broken(`publisher ${publisher} unreachable`);
-  if (slot === undefined) return broken('no slot on the publisher');
-  if (!row.worker) return broken('no apply worker running (see the subscriber server log)');
-  if (row.states !== null && row.states !== 'r')
-    return broken(`initial sync not finished (states ${row.states})`);
-  if (base.lagBytes !== null && base.lagBytes > maxLagBytes) {
-    return { ...base, status: 'lagging', problem: `lag ${base.lagBytes} bytes > ${maxLagBytes}` };
+  const broken = (problem: string, fix: string): PairStatus => ({ ...base, status: 'broken', problem, fix });
+  const remake = `${REFRESH} (it makes the slot again and re-copies ${publisher}'s rows)`;
+  // The publisher's side first: a slot lost or at risk says so even while its subscriber is away.
+  if (slot !== undefined && (slot.wal_status === 'lost' || slot.invalidation !== null)) {
+    return broken(
+      `slot lost on ${publisher}: ${slot.invalidation ?? 'the WAL it needs is gone'} (its subscriber was away past the WAL budget)`,
+      remake,
+    );
+  }
+  const budget = base.budgetBytes;
+  const retained = base.retainedBytes ?? 0;
+  const atRisk =
+    slot !== undefined &&
+    (slot.wal_status === 'unreserved' ||
+      (budget !== null && retained > (budget * opts.slotRiskPercent) / 100));
+  const risk = `slot at risk: it keeps ${retained} bytes of WAL on ${publisher}, ${
+    budget === null
+      ? 'past what is reserved'
+      : `${Math.round((retained / budget) * 100)}% of its ${budget}-byte budget`
+  } (wal_status ${slot?.wal_status ?? '?'})`;
+  const riskFix = `bring ${subscriber}'s apply back before the budget runs out; once the slot is lost, ${REFRESH}`;
+  if (sub === undefined) {
+    return atRisk
+      ? { ...base, status: 'at-risk', problem: `subscriber ${subscriber} unreachable; ${risk}`, fix: riskFix }
+      : {
+          ...base,
+          status: 'unknown',
+          problem: `subscriber ${subscriber} unreachable`,
+          fix: `bring ${subscriber} back`,
+        };
+  }
+  if (row === undefined) return broken('no subscription', REFRESH);
+  if (!row.subenabled) return broken('subscription disabled', '`pulumi up` (it enables it)');
+  if (pub === undefined) return broken(`publisher ${publisher} unreachable`, `bring ${publisher} back`);
+  if (slot === undefined) {
+    return broken(
+      `slot missing on ${publisher} (a failover without slot sync, a restore or a rebuilt server left none)`,
+      remake,
+    );
+  }
+  if (!row.worker)
+    return broken('no apply worker running', `see ${subscriber}'s server log; then \`pulumi up\``);
+  if (row.states !== null && row.states !== 'r') {
+    return broken(
+      `initial sync not finished (states ${row.states})`,
+      `see ${subscriber}'s server log; then \`pulumi up\``,
+    );
+  }
+  if (atRisk) return { ...base, status: 'at-risk', problem: risk, fix: riskFix };
+  if (base.lagBytes !== null && base.lagBytes > opts.maxLagBytes) {
+    return {
+      ...base,
+      status: 'lagging',
+      problem: `lag ${base.lagBytes} bytes > ${opts.maxLagBytes}`,
+      fix: `see ${subscriber}'s apply (its server log)`,
+    };
   }
   return base;
 }

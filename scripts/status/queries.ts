@@ -24,9 +24,17 @@ export const statusQueries = {
               (SELECT string_agg(DISTINCT r.srsubstate::text, '' ORDER BY r.srsubstate::text) FROM pg_subscription_rel r WHERE r.srsubid = s.oid) AS states
          FROM pg_subscription s
         WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-  /** Every logical slot here, with how far its consumer is behind the server's WAL. */
-  slots: `SELECT slot_name, active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint::text AS lag
-         FROM pg_replication_slots WHERE slot_type = 'logical'`,
+  /**
+   * Every logical slot here: how far its consumer is behind the server's WAL, the WAL it keeps, its
+   * `wal_status`, why it was invalidated (17+) and whether it is a failover slot (17+).
+   */
+  slots: `SELECT slot_name, active, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint::text AS lag,
+                (pg_current_wal_lsn() - restart_lsn)::bigint::text AS retained, wal_status,
+                to_jsonb(s) ->> 'invalidation_reason' AS invalidation,
+                coalesce((to_jsonb(s) ->> 'failover')::boolean, false) AS failover
+         FROM pg_replication_slots s WHERE slot_type = 'logical'`,
+  /** The WAL budget of slots here, in MB (-1: unbounded). */
+  budget: "SELECT setting::bigint AS mb FROM pg_settings WHERE name = 'max_slot_wal_keep_size'",
   /** Every LIST partition of a table with its one bound value: the member whose rows it holds. `$1` qualified table. */
   partitions: `SELECT c.relname AS partition, n.nspname AS schema,
                 substring(pg_get_expr(c.relpartbound, c.oid) FROM '^FOR VALUES IN \\(''(.*)''\\)$') AS owner

@@ -1,6 +1,16 @@
 /** The status report as terminal tables: pure. */
 import type { StatusReport } from './types';
 
+const MiB = 2 ** 20;
+
+/** The slot on the publisher: the WAL it keeps against the budget, its wal_status, failover or not. */
+function slotCell(p: StatusReport['pairs'][number]): string {
+  if (p.walStatus === null) return '-';
+  const retained = `${((p.retainedBytes ?? 0) / MiB).toFixed(1)}MB`;
+  const budget = p.budgetBytes === null ? 'unbounded' : `${Math.round(p.budgetBytes / MiB)}MB`;
+  return `${retained}/${budget} ${p.walStatus}${p.failoverSlot === true ? ' failover' : ''}`;
+}
+
 /** The report as terminal tables. */
 export function renderReport(report: StatusReport): string {
   const pairRows = report.pairs.map((p) => [
@@ -10,7 +20,10 @@ export function renderReport(report: StatusReport): string {
     p.syncState ?? '-',
     p.lastMessage ?? '-',
     p.lagBytes === null ? '-' : String(p.lagBytes),
-    p.status === 'ok' ? 'ok' : `${p.status.toUpperCase()}: ${p.problem ?? ''}`,
+    slotCell(p),
+    p.status === 'ok'
+      ? 'ok'
+      : `${p.status.toUpperCase()}: ${p.problem ?? ''}${p.fix !== undefined ? `; fix: ${p.fix}` : ''}`,
   ]);
   const holders = report.members.map((m) => m.name);
   const partitionRows = report.partitions.map((p) => {
@@ -44,7 +57,16 @@ export function renderReport(report: StatusReport): string {
   );
   return [
     grid(
-      ['subscriber <- publisher', 'enabled', 'worker', 'sync', 'last message', 'lag bytes', 'status'],
+      [
+        'subscriber <- publisher',
+        'enabled',
+        'worker',
+        'sync',
+        'last message',
+        'lag bytes',
+        'slot WAL/budget',
+        'status',
+      ],
       pairRows,
     ),
     '',

@@ -33,8 +33,19 @@ export interface PairStatus {
   lastMessage: string | null;
   lagBytes: number | null;
   slotActive: boolean | null;
-  status: 'ok' | 'lagging' | 'broken' | 'unknown';
+  /** The slot's `wal_status` on the publisher: reserved, extended, unreserved, lost. */
+  walStatus: string | null;
+  /** The WAL the slot keeps on its publisher (from its restart_lsn). */
+  retainedBytes: number | null;
+  /** The publisher's WAL budget (`max_slot_wal_keep_size`); null: unbounded. */
+  budgetBytes: number | null;
+  /** A failover slot (PostgreSQL 17+): the publisher's standbys keep it in step. */
+  failoverSlot: boolean | null;
+  /** `at-risk`: the slot will be lost if its subscriber stays away (it nears its WAL budget). */
+  status: 'ok' | 'lagging' | 'at-risk' | 'broken' | 'unknown';
   problem?: string;
+  /** The one command (or step) that repairs it. */
+  fix?: string;
 }
 
 export interface CopyStatus {
@@ -60,6 +71,8 @@ export interface OwnerStatus {
 export interface MemberStatus {
   name: string;
   reachable: boolean;
+  /** Its WAL budget for slots, in bytes; null: unbounded (`max_slot_wal_keep_size = -1`). */
+  budgetBytes?: number | null;
   error?: string;
   /** Federated tables this reachable member does not have. */
   missingTables: string[];
@@ -86,6 +99,10 @@ export interface SlotRow {
   slot_name: string;
   active: boolean;
   lag: string | null;
+  retained: string | null;
+  wal_status: string | null;
+  invalidation: string | null;
+  failover: boolean;
 }
 
 export interface PartitionRow {
@@ -99,6 +116,8 @@ export interface PartitionRow {
 export interface MemberFacts {
   subscriptions: Map<string, SubscriberRow>;
   slots: Map<string, SlotRow>;
+  /** Its `max_slot_wal_keep_size` in bytes; null: unbounded (-1). */
+  budgetBytes: number | null;
   partitions: PartitionRow[];
   missingTables: string[];
   drift: string[];

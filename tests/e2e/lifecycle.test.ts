@@ -2,9 +2,12 @@
  * The federation's whole life through the real Pulumi engine (Automation API, file backend,
  * passphrase secrets) on embedded servers as external members, asserted with the engine's own
  * change summaries: up with the seed's three members, no drift, hippo-south by a config edit, an
- * admin password changed, hippo-south removed, destroy.
+ * admin password changed, hippo-south removed, destroy. The replication role is checked as the
+ * program's own postgresql.Role and Grants made it.
  */
 import { strict as assert } from 'node:assert';
+import { Client } from 'pg';
+import { clientConfig } from '../../components/providers/connection';
 import { ServerSet, query } from '../../scripts/embedded/serverSet';
 import { GENERATED_SECRETS, TEST_PASSWORD } from '../support/secrets';
 import { SEED_INSERT, converge, countRows, externalMember } from '../support/convergence';
@@ -33,12 +36,80 @@ describe('the federation through the real Pulumi engine', function () {
     await set?.stopAll();
   });
 
-  it('up with three members creates 44 resources; the seed INSERT on each gives 75 identical rows everywhere', async function () {
+  it('up with three members creates 47 resources; the seed INSERT on each gives 75 identical rows everywhere', async function () {
     const up = await e.stack.up();
     assert.equal(up.summary.result, 'succeeded');
-    assert.deepEqual(changes(up.summary.resourceChanges), { create: 44 });
+    assert.deepEqual(changes(up.summary.resourceChanges), { create: 47 });
     for (const s of servers(SEED)) await query(s, SEED_INSERT);
     await converge(servers(SEED), 75);
+  });
+
+  // The replication role, as the program's own postgresql.Role and Grants made it.
+  let replicatorPassword = '';
+  /** A query on hippo-west as the role its peers' subscriptions log in as. */
+  const asReplicator = async (sql: string): Promise<unknown[]> => {
+    replicatorPassword ||= await e.generatedPassword('hippo-west-replication-password');
+    const client = new Client(
+      clientConfig({
+        ...set.get('hippo-west').connection,
+        user: 'federation_replicator',
+        password: replicatorPassword,
+      }),
+    );
+    await client.connect();
+    try {
+      return (await client.query(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+
+  it('the replication role the program made logs in and replicates, as nothing more than that', async function () {
+    const [role] = await query(
+      set.get('hippo-west'),
+      `SELECT rolcanlogin, rolreplication, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls
+         FROM pg_roles WHERE rolname = 'federation_replicator'`,
+    );
+    assert.deepEqual(role, {
+      rolcanlogin: true,
+      rolreplication: true,
+      rolsuper: false,
+      rolcreatedb: false,
+      rolcreaterole: false,
+      rolbypassrls: false,
+    });
+    assert.deepEqual(await asReplicator('SELECT current_user AS u'), [{ u: 'federation_replicator' }]);
+  });
+
+  it("the replication role reads its member's own partition, and nothing else: not another member's, not the table", async function () {
+    assert.equal((await asReplicator('SELECT id FROM hippo_west')).length, 25);
+    await assert.rejects(asReplicator('SELECT id FROM hippo_east'), /permission denied for table hippo_east/);
+    await assert.rejects(asReplicator('SELECT id FROM hippos'), /permission denied for table hippos/);
+  });
+
+  it('the replication role cannot write anything, not even its own partition', async function () {
+    for (const [sql, table] of [
+      [`INSERT INTO hippo_west (id, node_name) VALUES (gen_random_uuid(), 'hippo-west')`, 'hippo_west'],
+      ['DELETE FROM hippo_west', 'hippo_west'],
+      ['TRUNCATE hippo_west', 'hippo_west'],
+      ['UPDATE hippo_east SET value = NULL', 'hippo_east'],
+    ] as const) {
+      await assert.rejects(asReplicator(sql), new RegExp(`permission denied for table ${table}`), sql);
+    }
+  });
+
+  it('the replication role is what every subscription logs in as: never the superuser', async function () {
+    for (const s of servers(SEED)) {
+      const rows = await query<{ conninfo: string }>(
+        s,
+        'SELECT subconninfo AS conninfo FROM pg_subscription',
+      );
+      assert.equal(rows.length, 2);
+      for (const row of rows) {
+        assert.match(row.conninfo, /user='federation_replicator'/);
+        assert.ok(!row.conninfo.includes(TEST_PASSWORD), 'the superuser password is in no subscription');
+      }
+    }
   });
 
   it('a second preview and a refresh find nothing to change', async function () {
@@ -53,12 +124,12 @@ describe('the federation through the real Pulumi engine', function () {
     );
   });
 
-  it('hippo-south by a config edit: preview shows 22 creates and nothing else; up returns with its 75 rows there', async function () {
+  it('hippo-south by a config edit: preview shows 23 creates and nothing else; up returns with its 75 rows there', async function () {
     await e.setConfig(membersConfig([...SEED, 'hippo-south']));
     const preview = await e.stack.preview();
-    assert.deepEqual(changes(preview.changeSummary), { create: 22 });
+    assert.deepEqual(changes(preview.changeSummary), { create: 23 });
     const up = await e.stack.up();
-    assert.deepEqual(changes(up.summary.resourceChanges), { create: 22 });
+    assert.deepEqual(changes(up.summary.resourceChanges), { create: 23 });
     const south = set.get('hippo-south');
     assert.equal(await countRows(south), 75, 'the initial copies finished before up returned');
     await query(south, SEED_INSERT);
@@ -83,12 +154,12 @@ describe('the federation through the real Pulumi engine', function () {
     assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
   });
 
-  it('hippo-south removed: preview shows 22 deletes; its rows are kept, no slot of it is left, the rest replicate', async function () {
+  it('hippo-south removed: preview shows 23 deletes; its rows are kept, no slot of it is left, the rest replicate', async function () {
     await e.setConfig(membersConfig(SEED));
     const preview = await e.stack.preview();
-    assert.deepEqual(changes(preview.changeSummary), { delete: 22 });
+    assert.deepEqual(changes(preview.changeSummary), { delete: 23 });
     const up = await e.stack.up();
-    assert.deepEqual(changes(up.summary.resourceChanges), { delete: 22 });
+    assert.deepEqual(changes(up.summary.resourceChanges), { delete: 23 });
     for (const s of servers([...SEED, 'hippo-south'])) {
       const slots = await query<{ slot_name: string }>(s, 'SELECT slot_name FROM pg_replication_slots');
       assert.deepEqual(

@@ -143,7 +143,7 @@ describe("the README's local walkthrough, from a fresh clone in a folder only ro
     it('npm run local deploys the federation; the seed INSERT and verification go through the documented commands', function () {
       const run = npm('local');
       assert.equal(run.status, 0, run.stdout + run.stderr);
-      assert.match(run.stdout, /^pulumi up: succeeded; \{"create":44\}$/m);
+      assert.match(run.stdout, /^pulumi up: succeeded; \{"create":47\}$/m);
       GENERATED_SECRETS.add(readFileSync(path.join(clone, '.local', 'postgres-password'), 'utf8').trim());
       const insert = npm('local:insert');
       assert.equal(insert.status, 0, insert.stderr);
@@ -180,7 +180,7 @@ describe("the README's local walkthrough, from a fresh clone in a folder only ro
       assert.equal(existsSync(path.join(clone, '.local')), false);
       const again = npm('local');
       assert.equal(again.status, 0, again.stdout + again.stderr);
-      assert.match(again.stdout, /^pulumi up: succeeded; \{"create":44\}$/m);
+      assert.match(again.stdout, /^pulumi up: succeeded; \{"create":47\}$/m);
       assert.equal(spawnSync('git', ['status', '--porcelain'], { cwd: clone, encoding: 'utf8' }).stdout, '');
       const client = new Client({
         host: '127.0.0.1',

@@ -10,7 +10,10 @@ import * as path from 'node:path';
 import { SEED_INSERT, converge, countRows, pgoMember } from '../support/convergence';
 import { ServerSet, query } from '../../scripts/embedded/serverSet';
 import { GENERATED_SECRETS } from '../support/secrets';
-import { EngineStack, changes, requireEngine, requireTool } from '../support/engine';
+import type { EngineEvent } from '@pulumi/pulumi/automation';
+import { scramSha256Verifier } from '../../components/scram';
+import { EngineStack, changes, plaintext, requireEngine, requireTool } from '../support/engine';
+import { must } from '../support/must';
 import { KubeApiServer, type KubeObject, kubeUnavailable, writeKubeconfig } from '../support/kube';
 import { PgoStandIn } from '../support/pgoStandIn';
 
@@ -63,9 +66,23 @@ describe('PGO members on a real Kubernetes API server (PGO played by a stand-in)
   });
 
   it("up creates the seed's three PostgresClusters, their Secrets patched first; the verifier we compute is the password PostgreSQL takes", async function () {
-    const up = await e.stack.up();
+    const events: EngineEvent[] = [];
+    const up = await e.stack.up({ onEvent: (event) => events.push(event) });
     assert.equal(up.summary.result, 'succeeded', pgo.lastError);
     assert.deepEqual(Object.keys(changes(up.summary.resourceChanges)), ['create']);
+    // The engine finished each Secret patch before it began its cluster.
+    const at = (kind: 'resOutputsEvent' | 'resourcePreEvent', suffix: string) =>
+      events.findIndex((ev) => ev[kind]?.metadata.urn.endsWith(suffix) === true);
+    for (const n of NAMES.slice(0, 3)) {
+      const patched = at('resOutputsEvent', `kubernetes:core/v1:SecretPatch::${n}-pguser-postgres`);
+      const cluster = at('resourcePreEvent', `PostgresCluster::${n}`);
+      assert.ok(
+        patched >= 0 && cluster >= 0 && patched < cluster,
+        `${n}: patch ${patched}, cluster ${cluster}`,
+      );
+      // So PGO first saw the cluster with our password and verifier: it never had to make its own.
+      assert.deepEqual(pgo.firstSight.get(n), { password: 'secret', verifier: 'secret' }, n);
+    }
     const cluster = await api.get<KubeObject & { spec: Record<string, unknown> }>(
       `${GROUP}/namespaces/postgres-operator/postgresclusters/hippo-east`,
     );
@@ -83,8 +100,26 @@ describe('PGO members on a real Kubernetes API server (PGO played by a stand-in)
     );
     const managers = secret?.metadata.managedFields.map((f) => f.manager) ?? [];
     assert.ok(managers.includes('postgrescluster-controller'), managers.join(', '));
+    // The Secret's verifier is the one our code computes from the generated password and salt, and
+    // it is what the server stores for postgres.
+    const password = await e.generatedPassword('hippo-east-postgres-password');
+    const salt = plaintext(
+      (
+        JSON.parse(await e.exportText(true)) as {
+          deployment: { resources: Array<{ urn: string; outputs?: { base64?: unknown } }> };
+        }
+      ).deployment.resources.find((r) => r.urn.endsWith('RandomBytes::hippo-east-scram-salt'))?.outputs
+        ?.base64,
+    );
+    const ours = scramSha256Verifier(password, must(salt, 'the SCRAM salt'));
+    assert.equal(Buffer.from(secret?.data.verifier ?? '', 'base64').toString(), ours);
     // The password Pulumi generated logs in: PostgreSQL holds the verifier our code computed from it.
     await learnPasswords();
+    const [stored] = await query<{ v: string }>(
+      set.get('hippo-east'),
+      "SELECT rolpassword AS v FROM pg_authid WHERE rolname = 'postgres'",
+    );
+    assert.equal(stored?.v, ours, 'the server stores the verifier our code computed');
     const three = servers(NAMES.slice(0, 3));
     for (const s of three) await query(s, SEED_INSERT);
     await converge(three, 75);
@@ -94,16 +129,35 @@ describe('PGO members on a real Kubernetes API server (PGO played by a stand-in)
     assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
   });
 
-  it('hippo-south by config: preview shows only creates; up brings it to 100 rows with the others', async function () {
+  it("hippo-south by config: preview shows its creates and, on 14, each cluster's new permanent slot in place; up brings it to 100 rows", async function () {
     await e.setConfig(config(NAMES));
-    const preview = await e.stack.preview();
+    const events: EngineEvent[] = [];
+    const preview = await e.stack.preview({ onEvent: (event) => events.push(event) });
     assert.deepEqual(
-      Object.keys(changes(preview.changeSummary)),
-      ['create'],
+      Object.keys(changes(preview.changeSummary)).sort(),
+      ['create', 'update'],
       JSON.stringify(preview.changeSummary),
     );
+    // (The engine also re-configures its dynamic-provider host, whose inputs are the stack config:
+    // no resource of ours, and not in the summary.)
+    assert.equal(preview.changeSummary.update, 3);
+    const updated = events.flatMap((ev) =>
+      ev.resourcePreEvent?.metadata.op === 'update' &&
+      !ev.resourcePreEvent.metadata.type.startsWith('pulumi:providers:')
+        ? [
+            `${ev.resourcePreEvent.metadata.type}::${ev.resourcePreEvent.metadata.urn.split('::').pop() ?? ''}`,
+          ]
+        : [],
+    );
+    assert.deepEqual(
+      updated.sort(),
+      NAMES.slice(0, 3)
+        .map((n) => `kubernetes:postgres-operator.crunchydata.com/v1beta1:PostgresCluster::${n}`)
+        .sort(),
+      'only the clusters, for their new permanent slot',
+    );
     const up = await e.stack.up();
-    assert.deepEqual(Object.keys(changes(up.summary.resourceChanges)), ['create']);
+    assert.deepEqual(Object.keys(changes(up.summary.resourceChanges)).sort(), ['create', 'update']);
     await learnPasswords();
     assert.equal(await countRows(set.get('hippo-south')), 75);
     await query(set.get('hippo-south'), SEED_INSERT);

@@ -40,7 +40,7 @@ describe('the pull-request preview (scripts/pr-preview.sh) through the real engi
     if (out !== '') rmSync(out, { recursive: true, force: true });
   });
 
-  it('a new local stack previews 44 creates; with hippo-south, 66 creates and nothing else', async function () {
+  it('a new local stack previews 47 creates; with hippo-south, 70 creates and nothing else', async function () {
     const config = projectStackConfig('local');
     const e = await EngineStack.create('local', config);
     stacks.push(e);
@@ -48,8 +48,8 @@ describe('the pull-request preview (scripts/pr-preview.sh) through the real engi
     for (const m of members) await e.setSecret(`passwords["${String(m.name)}"]`, 'not-used-by-a-preview');
     const first = prPreview(e, out);
     assert.equal(first.status, 0, first.stderr + first.comment);
-    assert.deepEqual(first.preview.changeSummary, { create: 44 });
-    assert.match(first.comment, /^\*\*pulumi preview of `local`\*\*: create 44 \(0 unchanged\)$/m);
+    assert.deepEqual(first.preview.changeSummary, { create: 47 });
+    assert.match(first.comment, /^\*\*pulumi preview of `local`\*\*: create 47 \(0 unchanged\)$/m);
     assert.match(
       first.comment,
       /^\| create \| `hippo-east-sub-hippo-west` \(pulumi-nodejs:dynamic\/pg-federation:Subscription\) \| {2}\|$/m,
@@ -63,7 +63,7 @@ describe('the pull-request preview (scripts/pr-preview.sh) through the real engi
     await e.setSecret('passwords["hippo-south"]', 'not-used-by-a-preview');
     const second = prPreview(e, out);
     assert.equal(second.status, 0, second.stderr + second.comment);
-    assert.deepEqual(second.preview.changeSummary, { create: 66 });
+    assert.deepEqual(second.preview.changeSummary, { create: 70 });
   });
 
   it('a new stack of the seed PGO members previews with no cluster reachable; hippo-south adds only creates', async function () {

@@ -176,9 +176,9 @@ describe('a member rebuilt from its peers after its disk is lost, through the re
     assert.equal(preview.delete ?? 0, 0);
     assert.equal(
       preview.replace,
-      14,
-      "everything on hippo-east's server (preflight, provider, function, role, table, its partition, two landings, " +
-        'publication, grant, two subscriptions) and the two subscriptions to it',
+      15,
+      "everything on hippo-east's server (preflight, slot limits, provider, function, role, table, its partition, " +
+        'two landings, publication, grant, two subscriptions) and the two subscriptions to it',
     );
 
     const output: string[] = [];

@@ -125,8 +125,10 @@ describe("a table's shape changed by config, with writes flowing on four members
     hippos = { ...hippos, indexes: [{ name: 'hippos_weight_idx', columns: ['weight'], unique: false }] };
     await e.setConfig(config());
     const w = writers(servers());
-    await e.stack.up();
-    await w.stop();
+    const up = await e.stack.up();
+    const written = await w.stop(); // a writer that failed fails here
+    assert.deepEqual(changes(up.summary.resourceChanges), { update: 4 });
+    assert.ok(written > 20, `${written} rows were written while the index was built`);
     for (const s of servers()) {
       const indexes = await query<{ n: number; valid: boolean }>(
         s,

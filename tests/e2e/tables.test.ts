@@ -109,8 +109,11 @@ describe('several federated tables through the real engine', function () {
   it('a table removed by config keeps its rows, as a removed member does, and the others keep replicating', async function () {
     await e.setConfig(config([hippos, EVENTS]));
     const preview = await e.stack.preview();
-    assert.deepEqual(Object.keys(changes(preview.changeSummary)), ['delete']);
-    await e.stack.up();
+    // Per member: orders' table, its 4 partitions and the replication role's grant.
+    assert.deepEqual(changes(preview.changeSummary), { delete: 4 * 6 });
+    const up = await e.stack.up();
+    assert.equal(up.summary.result, 'succeeded');
+    assert.deepEqual(changes(up.summary.resourceChanges), { delete: 24 });
     for (const s of servers()) {
       const kept = await query<{ n: number }>(
         s,
@@ -118,6 +121,17 @@ describe('several federated tables through the real engine', function () {
                 (SELECT count(*) FROM orders_hippo_west) + (SELECT count(*) FROM orders_hippo_south) AS n`,
       );
       assert.equal(Number(kept[0]?.n), 100, `${s.name} keeps every order`);
+      // No longer federated: each partition detached and kept as a plain table, none published.
+      const attached = await query<{ n: number }>(
+        s,
+        `SELECT count(*)::int AS n FROM pg_inherits WHERE inhrelid::regclass::text LIKE 'orders_hippo_%'`,
+      );
+      assert.deepEqual(attached, [{ n: 0 }], `${s.name}: every orders partition detached`);
+      const published = await query<{ tablename: string }>(
+        s,
+        `SELECT tablename FROM pg_publication_tables WHERE tablename LIKE 'orders%'`,
+      );
+      assert.deepEqual(published, [], `${s.name} publishes no orders partition`);
     }
     await query(set.get('hippo-south'), SEED_INSERT);
     await converge(servers(), 125, { table: 'hippos', order: 'id' });

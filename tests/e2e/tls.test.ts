@@ -57,7 +57,7 @@ describe('the federation over TLS only (verify-full everywhere), through the rea
     for (const s of servers(NAMES.slice(0, 3))) await query(s, SEED_INSERT);
     await converge(NAMES.slice(0, 3), 75);
     await e.setConfig(config(NAMES, ca));
-    assert.deepEqual(changes((await e.stack.preview()).changeSummary), { create: 22 });
+    assert.deepEqual(changes((await e.stack.preview()).changeSummary), { create: 23 });
     await e.stack.up();
     await query(set.get('hippo-south'), SEED_INSERT);
     await converge(NAMES, 100);
@@ -73,9 +73,28 @@ describe('the federation over TLS only (verify-full everywhere), through the rea
         `${s.name}: every subscriber connects over TLS`,
       );
     }
-    // And a plain connection is refused.
+    // And a plain connection is refused, the program's replication role's too.
     const plain = new Client(clientConfig({ ...set.get('hippo-east').connection, sslmode: 'disable' }));
     await assert.rejects(plain.connect(), /no pg_hba\.conf entry .* no encryption/);
+    const password = await e.generatedPassword('hippo-east-replication-password');
+    const replicator = { ...set.get('hippo-east').connection, user: 'federation_replicator', password };
+    const plainReplicator = new Client(clientConfig({ ...replicator, sslmode: 'disable' }));
+    await assert.rejects(
+      plainReplicator.connect(),
+      /no pg_hba\.conf entry for host "127\.0\.0\.1", user "federation_replicator", database "postgres", no encryption/,
+    );
+    const tlsReplicator = new Client(clientConfig(replicator));
+    await tlsReplicator.connect();
+    try {
+      const [row] = (
+        await tlsReplicator.query<{ ssl: boolean }>(
+          'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+        )
+      ).rows;
+      assert.equal(row?.ssl, true, 'over TLS it logs in');
+    } finally {
+      await tlsReplicator.end();
+    }
   });
 
   it('new server certificates from the same CA: nothing to change, replication keeps flowing', async function () {

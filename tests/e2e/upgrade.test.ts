@@ -2,8 +2,8 @@
  * Stacks made by earlier releases, then run by this version: the first preview shows no change at
  * all (resources that got new names keep their URNs through aliases), `up` is a no-op, and
  * hippo-south then joins as on any stack. Two releases: the one before `tables` existed (0bb16a9),
- * and the one before the plan decided every resource's inputs (6e80698), with two tables, indexes
- * and a check. The older program is checked out from this repository's history into a temporary
+ * and the one before the plan decided every resource's inputs (6e80698), with two tables, defaults
+ * and indexes. The older program is checked out from this repository's history into a temporary
  * worktree that shares this checkout's node_modules.
  */
 import { strict as assert } from 'node:assert';
@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../../scripts/workspace';
 import { SEED_INSERT } from '../support/convergence';
-import { ServerSet, type TestServer, query, waitFor } from '../../scripts/embedded/serverSet';
+import { MAJOR, ServerSet, type TestServer, query, waitFor } from '../../scripts/embedded/serverSet';
 import { TEST_PASSWORD } from '../support/secrets';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 
@@ -22,7 +22,7 @@ const BEFORE_TABLES = '0bb16a9';
 /** The last release before the plan decided every resource's inputs (one layer per concept). */
 const BEFORE_RECORDS = '6e80698';
 
-/** Two tables with an index, a unique index and a check: what 6e80698 declared by config. */
+/** Two tables with defaults, an index and a unique index: what 6e80698 declared by config. */
 const TABLES = [
   {
     name: 'hippos',
@@ -37,7 +37,6 @@ const TABLES = [
     partitionTemplate: '{member}',
     defaultPartition: 'hippo_default',
     indexes: [{ columns: ['weight'] }],
-    checks: [{ name: 'weight_positive', expression: 'weight > 0' }],
   },
   {
     name: 'orders',
@@ -52,13 +51,13 @@ const TABLES = [
 ];
 
 for (const release of [
-  // hippo-south's creates: 22 with the seed's one table, 9 more for the second table (its table,
+  // hippo-south's creates: 23 with the seed's one table, 9 more for the second table (its table,
   // its own partition and grant, 3 landings on it and one on each of the 3 others).
-  { commit: BEFORE_TABLES, extra: {} as Record<string, unknown>, southCreates: 22 },
+  { commit: BEFORE_TABLES, extra: {} as Record<string, unknown>, southCreates: 23 },
   {
     commit: BEFORE_RECORDS,
     extra: { 'pg-federation:tables': TABLES } as Record<string, unknown>,
-    southCreates: 31,
+    southCreates: 32,
   },
 ]) {
   const PREVIOUS_RELEASE = release.commit;
@@ -119,13 +118,35 @@ for (const release of [
       for (const n of ['hippo-east', 'hippo-central', 'hippo-west']) await query(set.get(n), SEED_INSERT);
     });
 
-    it('this release previews it with no change at all, and its up changes nothing', async function () {
+    it("this release previews only what it adds (each server's WAL budget; each subscription's failover slot and synchronous_commit, in place), and its up re-copies nothing", async function () {
       await e.useProgram();
+      const identities = async () =>
+        Promise.all(
+          ['hippo-east', 'hippo-central', 'hippo-west'].map(async (n) =>
+            JSON.stringify(
+              await query(set.get(n), `SELECT id, ctid::text, xmin::text FROM hippos ORDER BY id`),
+            ),
+          ),
+        );
+      const before = await identities();
+      const expected = { create: 3, update: 6 };
       const preview = await e.stack.preview();
-      assert.deepEqual(changes(preview.changeSummary), {}, JSON.stringify(preview.changeSummary));
+      assert.deepEqual(changes(preview.changeSummary), expected, JSON.stringify(preview.changeSummary));
       const up = await e.stack.up();
-      assert.deepEqual(changes(up.summary.resourceChanges), {});
+      assert.deepEqual(changes(up.summary.resourceChanges), expected);
       assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
+      assert.deepEqual(
+        await identities(),
+        before,
+        'every row on every member the same tuple: nothing re-copied',
+      );
+      for (const n of ['hippo-east', 'hippo-central', 'hippo-west']) {
+        const subs = await query<{ sync: string; failover: boolean }>(
+          set.get(n),
+          `SELECT subsynccommit AS sync, ${MAJOR >= 17 ? 'subfailover' : 'false'} AS failover FROM pg_subscription`,
+        );
+        assert.deepEqual(subs, Array(2).fill({ sync: 'on', failover: MAJOR >= 17 }), n);
+      }
       // That up recorded each member's server generation on what lives on its server, so a later
       // move (a new serverGeneration) replaces them: the preflights, providers and subscriptions say so.
       const state = JSON.parse(await e.exportText()) as {

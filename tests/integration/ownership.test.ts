@@ -1,13 +1,11 @@
 /**
  * Nothing lost, on a live federation of real servers: forbidden writes rejected naming the owner
- * while replication flows, the replication role's limits, member removal, and a member that was
- * down catching up.
+ * while replication flows, member removal, and a member that was down catching up. (The replication
+ * role's limits are checked on the role the program makes, through the engine: tests/e2e/lifecycle.)
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Client, escapeLiteral } from 'pg';
-import { clientConfig } from '../../components/providers/connection';
 import { ServerSet, type TestServer, query, waitFor, MAJOR } from '../../scripts/embedded/serverSet';
 import { TEST_PASSWORD } from '../support/secrets';
 import { FederationDriver, configFor } from '../support/federationDriver';
@@ -125,98 +123,6 @@ describe(`ownership, roles, removal and recovery on embedded PostgreSQL ${MAJOR}
       await converged([east, central, west]);
       for (const server of [east, central, west]) {
         assert.equal(await counts(server), 'hippo-central=25 hippo-east=25 hippo-west=50');
-      }
-    });
-  });
-
-  describe('the replication role', function () {
-    async function asReplicator(server: TestServer, sql: string): Promise<unknown[]> {
-      const client = new Client({
-        ...clientConfig({
-          ...server.connection,
-          user: 'federation_replicator',
-          password: driver.replicationPassword(server.name),
-        }),
-      });
-      await client.connect();
-      try {
-        return (await client.query(sql)).rows;
-      } finally {
-        await client.end();
-      }
-    }
-
-    it("reads its member's own partition on its publisher", async function () {
-      assert.equal((await asReplicator(west, 'SELECT id FROM hippo_west')).length, 50);
-    });
-
-    it("cannot read another member's partition there, nor the whole table", async function () {
-      await assert.rejects(
-        asReplicator(west, 'SELECT id FROM hippo_east'),
-        /permission denied for table hippo_east/,
-      );
-      await assert.rejects(asReplicator(west, 'SELECT id FROM hippos'), /permission denied for table hippos/);
-    });
-
-    it('cannot write anything', async function () {
-      await assert.rejects(
-        asReplicator(west, `INSERT INTO hippo_west (id, node_name) VALUES (gen_random_uuid(), 'hippo-west')`),
-        /permission denied for table hippo_west/,
-      );
-      await assert.rejects(
-        asReplicator(west, 'DELETE FROM hippo_west'),
-        /permission denied for table hippo_west/,
-      );
-      await assert.rejects(
-        asReplicator(west, 'TRUNCATE hippo_west'),
-        /permission denied for table hippo_west/,
-      );
-      await assert.rejects(
-        asReplicator(west, `UPDATE hippo_east SET value = NULL`),
-        /permission denied for table hippo_east/,
-      );
-    });
-
-    it('cannot log in without TLS where TLS is configured (as PGO configures every member)', async function () {
-      const tls = await set.add('hippo-tls', { tls: true });
-      const password = driver.replicationPassword('hippo-tls');
-      await query(
-        tls,
-        `CREATE ROLE federation_replicator LOGIN REPLICATION PASSWORD ${escapeLiteral(password)}`,
-      );
-      const connect = async (sslmode: 'disable' | 'require') => {
-        const client = new Client(
-          clientConfig({ ...tls.connection, user: 'federation_replicator', password, sslmode }),
-        );
-        await client.connect();
-        const [row] = (
-          await client.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
-        ).rows;
-        await client.end();
-        return row?.ssl;
-      };
-      await assert.rejects(
-        connect('disable'),
-        /no pg_hba\.conf entry for host "127\.0\.0\.1", user "federation_replicator", database "postgres", no encryption/,
-      );
-      assert.equal(await connect('require'), true);
-      await tls.stop();
-    });
-
-    it('is what the subscriptions log in as, never the superuser', async function () {
-      for (const server of [east, central, west]) {
-        const rows = await query<{ conninfo: string }>(
-          server,
-          'SELECT subconninfo AS conninfo FROM pg_subscription',
-        );
-        assert.equal(rows.length, 2);
-        for (const row of rows) {
-          assert.match(row.conninfo, /user='federation_replicator'/);
-          assert.ok(
-            !row.conninfo.includes(TEST_PASSWORD),
-            'the superuser password is not in any subscription',
-          );
-        }
       }
     });
   });

@@ -77,6 +77,48 @@ describe(`Partition provider on embedded PostgreSQL ${MAJOR}`, function () {
     );
   });
 
+  it('makes a new table with its declared checks; on a table that exists, a new check waits for the opt-in', async function () {
+    const weighed = (checks: Array<{ name: string; expression: string }>) => {
+      const c = parseFederationConfig({
+        members: [
+          { name: 'hippo-east', kind: 'external', host: '127.0.0.1', port: east.port, sslmode: 'disable' },
+        ],
+        tables: [
+          {
+            name: 'weighed',
+            columns: [
+              { name: 'id', type: 'bigint', notNull: true },
+              { name: 'weight', type: 'integer' },
+            ],
+            primaryKey: ['id'],
+            checks,
+          },
+        ],
+      });
+      const t = must(memberPlan(plan(c), 'hippo-east').tables[0]);
+      return { ...t.inputs, connection: inputs('hippo-east').connection };
+    };
+    const checksOf = async () =>
+      (
+        await query<{ name: string }>(
+          east,
+          "SELECT conname AS name FROM pg_constraint WHERE conrelid = 'weighed'::regclass AND contype = 'c' ORDER BY 1",
+        )
+      ).map((r) => r.name);
+    await federatedTableProvider.create(weighed([{ name: 'weight_positive', expression: 'weight > 0' }]));
+    assert.deepEqual(await checksOf(), ['weight_positive']);
+    await assert.rejects(
+      federatedTableProvider.create(
+        weighed([
+          { name: 'weight_positive', expression: 'weight > 0' },
+          { name: 'weight_small', expression: 'weight < 1000' },
+        ]),
+      ),
+      /add check weight_small: weight < 1000 would remove what a member may still use or write; once no member does, set pg-federation:allowDestructiveChanges/,
+    );
+    assert.deepEqual(await checksOf(), ['weight_positive'], 'the existing table was left as it was');
+  });
+
   it('routes a row inserted without node_name to the local partition by a constant default', async function () {
     const [col] = await query<{ dflt: string }>(
       east,

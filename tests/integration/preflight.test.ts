@@ -93,7 +93,12 @@ describe(`preflight of external members on embedded PostgreSQL ${MAJOR}`, functi
     // A state written before the identifier was recorded cannot tell: it passes and records it.
     const legacy = { ...created.outs, systemIdentifier: undefined };
     const recorded = await serverCheckProvider.update('id', legacy, inputs);
-    assert.notEqual(recorded.outs.systemIdentifier, id);
+    const [another] = await query<{ id: string }>(
+      set.get('another'),
+      'SELECT system_identifier::text AS id FROM pg_control_system()',
+    );
+    assert.equal(recorded.outs.systemIdentifier, another?.id, 'the identifier of the server it now reaches');
+    assert.notEqual(another?.id, id);
     // A refresh records which server answers now.
     const read = await serverCheckProvider.read('id', { ...created.outs, connection: inputs.connection });
     assert.equal(read.props?.systemIdentifier, recorded.outs.systemIdentifier);

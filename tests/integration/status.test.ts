@@ -14,6 +14,7 @@ import { renderReport } from '../../scripts/status/render';
 import { ServerSet, type TestServer, query, waitFor } from '../../scripts/embedded/serverSet';
 import { TEST_PASSWORD } from '../support/secrets';
 import { FederationDriver, configFor } from '../support/federationDriver';
+import { must } from '../support/must';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -102,7 +103,10 @@ describe('npm run status on embedded PostgreSQL', function () {
       );
     }
     assert.equal(report.healthy, true);
-    assert.match(renderReport(report), /hippo-east <- hippo-west\s+yes\s+yes\s+r\s+\S+\s+\d+\s+ok/);
+    assert.match(
+      renderReport(report),
+      /hippo-east <- hippo-west\s+yes\s+yes\s+r\s+\S+\s+\d+\s+[\d.]+MB\/\S+ reserved( failover)?\s+ok/,
+    );
     assert.match(renderReport(report), /public\.hippos\s+hippo-west\s+25\s+25\s+25\s+25 \(owner\)\s+ok/);
 
     // The npm script itself, once, as a user runs it.
@@ -223,14 +227,58 @@ describe('npm run status on embedded PostgreSQL', function () {
     });
   }
 
-  it('accepts a lag limit with a unit, and prints its help with exit 0', async function () {
+  it('judges lag against the limit as its unit says: 1KiB is 1024 bytes, 1MiB is 1048576', async function () {
     await waitFor(
       'every pair healthy again',
       async () => (await status(['--sslmode', 'disable', ...memberFlags(servers)])).code === 0,
       30_000,
     );
-    const run = await status(['--sslmode', 'disable', '--max-lag-bytes', '1MiB', ...memberFlags(servers)]);
-    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const east = must(servers[0]);
+    const west = must(servers[2]);
+    // hippo-east's apply of hippo-west's rows waits on a lock (reads go on): the slot on hippo-west stops advancing.
+    const holder = new Client(clientConfig(east.connection));
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE hippo_west IN EXCLUSIVE MODE');
+      await query(
+        west,
+        `INSERT INTO hippos (value, created_at) SELECT NULL, now() FROM generate_series(1, 2000)`,
+      );
+      const pair = async (limit: string) => {
+        const run = await status([
+          '--sslmode',
+          'disable',
+          '--json',
+          '--max-lag-bytes',
+          limit,
+          ...memberFlags(servers),
+        ]);
+        const report = JSON.parse(run.stdout) as {
+          pairs: Array<{
+            subscriber: string;
+            publisher: string;
+            status: string;
+            problem?: string;
+            lagBytes: number | null;
+          }>;
+        };
+        return must(report.pairs.find((p) => p.subscriber === 'hippo-east' && p.publisher === 'hippo-west'));
+      };
+      await waitFor('a lag of more than 1 KiB', async () => ((await pair('1MiB')).lagBytes ?? 0) > 1024);
+      const small = await pair('1KiB');
+      assert.equal(small.status, 'lagging');
+      assert.match(small.problem ?? '', /^lag \d+ bytes > 1024$/);
+      const large = await pair('1MiB');
+      assert.ok((large.lagBytes ?? 0) < 1048576, `the lag, ${large.lagBytes ?? 0} bytes, is under 1 MiB`);
+      assert.equal(large.status, 'ok', large.problem);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+  });
+
+  it('prints its help with exit 0', async function () {
     const help = await status(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^usage: npm run status -- \(--stack NAME \| --member NAME=HOST:PORT \.\.\.\)/);

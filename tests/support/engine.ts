@@ -13,6 +13,8 @@ import * as path from 'node:path';
 import type { Stack } from '@pulumi/pulumi/automation';
 import { pulumiOnPath } from '../../scripts/pulumiCli';
 import { openWorkspaceStack, writeWorkspace } from '../../scripts/workspace';
+import { recordOutput } from './secretScan';
+import { GENERATED_SECRETS } from './secrets';
 
 /**
  * Skip a suite whose tool is missing, saying why, or fail it where nothing may be skipped: .ci/run
@@ -34,6 +36,21 @@ export function requireEngine(ctx: Mocha.Context): void {
     pulumiOnPath(),
     'the Pulumi CLI is not on PATH (install it; .ci/run builds one), so the engine cannot run',
   );
+}
+
+interface WatchedOptions {
+  onOutput?: (out: string) => void;
+  [key: string]: unknown;
+}
+
+/** A state value as `stack export --show-secrets` prints it: plain, or a decrypted secret. */
+export function plaintext(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && 'plaintext' in value) {
+    const text = (value as { plaintext: unknown }).plaintext;
+    return typeof text === 'string' ? (JSON.parse(text) as string) : undefined;
+  }
+  return undefined;
 }
 
 export interface ChangeSummary {
@@ -79,7 +96,67 @@ export class EngineStack {
     const workspace = path.join(dir, 'workspace');
     writeWorkspace(workspace, name, config, []);
     const stack = await openWorkspaceStack(workspace, name, env);
-    return new EngineStack(name, workspace, env, stack, config);
+    const engine = new EngineStack(name, workspace, env, stack, config);
+    engine.watch();
+    return engine;
+  }
+
+  /**
+   * Every update, preview, refresh and destroy of the stack: its output (streamed, returned, or in the
+   * error) goes to the secret scan, and after each update or refresh every password the stack has
+   * generated joins the passwords it looks for.
+   */
+  private watch(): void {
+    const stack = this.stack as unknown as Record<string, (opts?: WatchedOptions) => Promise<unknown>>;
+    for (const op of ['up', 'preview', 'refresh', 'destroy']) {
+      const original = stack[op]?.bind(this.stack);
+      if (original === undefined) throw new Error(`the Automation API has no ${op}`);
+      stack[op] = async (opts: WatchedOptions = {}) => {
+        const onOutput = (out: string) => {
+          recordOutput(out);
+          opts.onOutput?.(out);
+        };
+        try {
+          const result = (await original({ ...opts, onOutput })) as { stdout?: string; stderr?: string };
+          recordOutput(`${result.stdout ?? ''}${result.stderr ?? ''}`);
+          return result;
+        } catch (err) {
+          recordOutput(err instanceof Error ? err.message : String(err));
+          throw err;
+        } finally {
+          if (op === 'up' || op === 'refresh') await this.learnSecrets();
+        }
+      };
+    }
+  }
+
+  /** The value a RandomPassword of the stack generated (a known secret; never printed). */
+  async generatedPassword(name: string): Promise<string> {
+    const state = JSON.parse(await this.exportText(true)) as {
+      deployment: { resources?: Array<{ urn: string; outputs?: { result?: unknown } }> };
+    };
+    const found = state.deployment.resources?.find((r) =>
+      r.urn.endsWith(`random:index/randomPassword:RandomPassword::${name}`),
+    );
+    const value = plaintext(found?.outputs?.result);
+    if (value === undefined) throw new Error(`the stack has no generated password ${name}`);
+    GENERATED_SECRETS.add(value);
+    return value;
+  }
+
+  /** Every password the stack's RandomPasswords hold (admin and replication) becomes a known secret. */
+  async learnSecrets(): Promise<void> {
+    const state = JSON.parse(await this.exportText(true)) as {
+      deployment: { resources?: Array<{ type: string; outputs?: { result?: unknown } }> };
+    };
+    for (const r of state.deployment.resources ?? []) {
+      if (r.type !== 'random:index/randomPassword:RandomPassword') continue;
+      if (r.outputs?.result === undefined) continue; // not created yet
+      const result = plaintext(r.outputs.result);
+      if (result === undefined)
+        throw new Error('a RandomPassword result in the exported state is not readable');
+      GENERATED_SECRETS.add(result);
+    }
   }
 
   /** Replace the stack's config (keys not given are removed), keeping its secrets. */
@@ -103,9 +180,13 @@ export class EngineStack {
     await this.stack.setConfig(path, { value, secret: true }, true);
   }
 
-  /** The stack's state as the backend stores it and `pulumi stack export` prints it (secrets encrypted). */
-  async exportText(): Promise<string> {
-    const run = spawnSync('pulumi', ['stack', 'export', '--stack', this.name], {
+  /**
+   * The stack's state as the backend stores it and `pulumi stack export` prints it: secrets
+   * encrypted, or with `showSecrets` in plain text (never printed: tests read values from it).
+   */
+  async exportText(showSecrets = false): Promise<string> {
+    const args = ['stack', 'export', '--stack', this.name, ...(showSecrets ? ['--show-secrets'] : [])];
+    const run = spawnSync('pulumi', args, {
       cwd: this.dir,
       env: { ...process.env, ...this.env },
       encoding: 'utf8',

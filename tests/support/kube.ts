@@ -15,13 +15,13 @@ import { load } from 'js-yaml';
 import { PROJECT_ROOT } from '../../scripts/workspace';
 import { freePort } from '../../scripts/embedded/serverSet';
 
-export const CRD_FILE = path.join(
-  PROJECT_ROOT,
-  '..',
-  'shared',
-  'crds',
-  'postgres-operator.crunchydata.com_postgresclusters.yaml',
-);
+/**
+ * The PGO v5.8.9 PostgresCluster CRD: `PG_FEDERATION_PGO_CRD`, or the copy in the shared folder beside
+ * the repository (GitHub Actions fetches it from PGO's repository at v5.8.9, .github/workflows).
+ */
+export const CRD_FILE =
+  process.env.PG_FEDERATION_PGO_CRD ??
+  path.join(PROJECT_ROOT, '..', 'shared', 'crds', 'postgres-operator.crunchydata.com_postgresclusters.yaml');
 
 function onPath(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;

@@ -67,6 +67,15 @@ export class PgoStandIn {
   private readonly operatorPassword = randomBytes(18).toString('base64url');
   /** Errors of the last pass, for a test that waits in vain. */
   lastError: string | undefined;
+  /**
+   * What PGO found in each cluster's user Secret the first time it reconciled the cluster: the
+   * password and verifier it then applies, or that it had to make its own (as PGO does when the
+   * Secret lacks them).
+   */
+  readonly firstSight = new Map<
+    string,
+    { password: 'secret' | 'generated'; verifier: 'secret' | 'computed' }
+  >();
 
   constructor(
     private readonly api: KubeApiServer,
@@ -143,6 +152,11 @@ export class PgoStandIn {
     const existing = secrets.find((s) => s.metadata.labels?.[LABEL_PGUSER] === 'postgres');
     let password = unb64(existing?.data?.password);
     let verifier = unb64(existing?.data?.verifier);
+    const sight = {
+      password: password === '' ? ('generated' as const) : ('secret' as const),
+      verifier: password === '' || verifier === '' ? ('computed' as const) : ('secret' as const),
+    };
+    if (!this.firstSight.has(name)) this.firstSight.set(name, sight);
     if (password === '') {
       password = randomBytes(18).toString('base64url');
       GENERATED_SECRETS.add(password);

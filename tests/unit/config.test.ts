@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { load } from 'js-yaml';
 import { CONFIG_KEYS } from '../../components/config/schema';
 import { problemsOf } from '../support/configProblems';
-import { DEFAULT_IMAGES, type PgoMember } from '../../components/servers/pgo';
+import type { PgoMember } from '../../components/servers/pgo';
+import { DEFAULT_IMAGES } from '../../components/servers/pgoNames';
 import { type FederationConfig, parseFederationConfig } from '../../components/stackConfig';
 import { SEED_TABLE } from '../../components/config/tables';
 
@@ -46,7 +47,46 @@ describe('stack config', function () {
       images: DEFAULT_IMAGES,
       nodeName: 'pgnodemx',
       serverGeneration: 1,
+      // A primary alone, as the seed; a quarter of its 1Gi volume for WAL kept for away subscribers.
+      replicas: 1,
+      walBudgetMB: 256,
     });
+  });
+
+  it('gives each member a WAL budget: a quarter of a PGO volume, 10GB on an external server, or what config says', function () {
+    const budgets = (raw: Record<string, unknown>) =>
+      parseFederationConfig(raw).members.map((m) => [m.name, m.walBudgetMB]);
+    assert.deepEqual(
+      budgets({
+        members: [
+          { name: 'small' },
+          { name: 'big', dataStorage: '100Gi' },
+          { name: 'vm', kind: 'external', host: 'db' },
+          { name: 'tuned', kind: 'external', host: 'db2', maxSlotWalKeepSize: '512MB' },
+          { name: 'open', maxSlotWalKeepSize: '-1' },
+        ],
+      }),
+      [
+        ['small', 256],
+        ['big', 25600],
+        ['vm', 10240],
+        ['tuned', 512],
+        ['open', -1],
+      ],
+    );
+    assert.deepEqual(budgets({ members: [{ name: 'a' }], maxSlotWalKeepSize: '2GB' }), [['a', 2048]]);
+    assert.deepEqual(
+      problemsOf({
+        members: [{ name: 'a', maxSlotWalKeepSize: '10 gigs' }],
+        maxSlotWalKeepSize: '5Gi',
+        idleReplicationSlotTimeout: 'a week',
+      }),
+      [
+        'pg-federation:maxSlotWalKeepSize: must be a size such as 512MB, 10GB or 1TB (or -1 for no budget), or empty for the default',
+        'pg-federation:idleReplicationSlotTimeout: must be 0 (off) or a duration such as 90min, 36h or 7d',
+        'pg-federation:members[0].maxSlotWalKeepSize: must be a size such as 512MB, 10GB or 1TB (or -1 for no budget)',
+      ],
+    );
   });
 
   it('gives each PostgreSQL version the images PGO v5.8.9 ships for it, and the seed its own for 14', function () {
@@ -188,7 +228,15 @@ describe('stack config', function () {
 
   it('reports every problem at once', function () {
     const problems = problemsOf({ members: [{ name: 'A' }, { name: 'b' }, { name: 'b' }], maxMembers: 2 });
-    assert.equal(problems.length, 3);
+    assert.deepEqual(
+      problems.map((p) => p.split(';')[0]),
+      [
+        'pg-federation:maxMembers: 3 members are listed but maxMembers is 2',
+        `pg-federation:members[0].name: "A" is not a DNS-1035 label (lowercase letters, digits and '-', starting with a letter, ending with a letter or digit, at most 63 characters)`,
+        'pg-federation:members[2].name: "b" is listed twice (also members[1].name)',
+      ],
+      problems.join('\n'),
+    );
   });
 
   it('reports a bad name and a bad sslmode of different members together, and a bad key of the same member', function () {
@@ -311,6 +359,11 @@ describe('stack config', function () {
       partitionDeletion: defaults.partitionDeletion,
       monitoring: defaults.monitoring,
       retainClusters: defaults.retainClusters,
+      replicas: member?.replicas,
+      // Empty: each member kind's default.
+      maxSlotWalKeepSize: '',
+      idleReplicationSlotTimeout: defaults.idleReplicationSlotTimeout,
+      applySynchronousCommit: defaults.applySynchronousCommit,
     };
     for (const [key, decl] of Object.entries(project.config)) {
       assert.ok(decl.description.length > 10, `${key} has a description`);

@@ -1,52 +1,13 @@
 /**
- * The resource graph under Pulumi mocks: counts, the seed's values, dependencies, and that adding
- * hippo-south only adds resources.
+ * The resource graph under Pulumi mocks: counts, the seed's values, dependencies, external and mixed
+ * stacks (what adding a member changes: federationGrowth.test.ts).
  */
 import { strict as assert } from 'node:assert';
-import { type FederationConfig, parseFederationConfig } from '../../components/stackConfig';
+import { parseFederationConfig } from '../../components/stackConfig';
 import { Federation } from '../../components/federation';
-import { type Registered, installMocks, mockPassword, registered } from '../support/mocks';
+import { type Registered, mockPassword } from '../support/mocks';
 
-const T = {
-  cluster: 'kubernetes:postgres-operator.crunchydata.com/v1beta1:PostgresCluster',
-  secretPatch: 'kubernetes:core/v1:SecretPatch',
-  provider: 'pulumi:providers:postgresql',
-  extension: 'postgresql:index/extension:Extension',
-  function: 'postgresql:index/function:Function',
-  publication: 'postgresql:index/publication:Publication',
-  partition: 'pulumi-nodejs:dynamic/pg-federation:Partition',
-  subscription: 'pulumi-nodejs:dynamic/pg-federation:Subscription',
-  table: 'pulumi-nodejs:dynamic/pg-federation:FederatedTable',
-  preflight: 'pulumi-nodejs:dynamic/pg-federation:ServerCheck',
-  role: 'postgresql:index/role:Role',
-  grant: 'postgresql:index/grant:Grant',
-  k8sProvider: 'pulumi:providers:kubernetes',
-};
-
-const SEED = ['hippo-east', 'hippo-central', 'hippo-west'];
-/** What the mocks' RandomPassword results look like (tests/support/mocks.ts), as a regex. */
-const MOCK_SECRET = 'mock-secret-[0-9a-f]{24}';
-
-async function run(config: FederationConfig, passwords: Record<string, string> = {}) {
-  const resources = installMocks();
-  const federation = new Federation('federation', { config, passwords });
-  await registered(federation.resources());
-  return { federation, resources };
-}
-
-function ofType(resources: Registered[], type: string): Registered[] {
-  return resources.filter((r) => r.type === type);
-}
-
-function byName(resources: Registered[], name: string, type?: string): Registered {
-  const found = resources.find((r) => r.name === name && (type === undefined || r.type === type));
-  assert.ok(found, `resource ${name} ${type ?? ''} is registered`);
-  return found;
-}
-
-function counts(resources: Registered[]): Record<string, number> {
-  return Object.fromEntries(Object.entries(T).map(([key, type]) => [key, ofType(resources, type).length]));
-}
+import { MOCK_SECRET, SEED, T, byName, counts, ofType, run } from '../support/graph';
 
 describe('Federation (Pulumi mocks)', function () {
   describe('the seed: three PGO members', function () {
@@ -263,44 +224,6 @@ describe('Federation (Pulumi mocks)', function () {
         subscriptions: ['sub_hippo_east_hippo_central', 'sub_hippo_east_hippo_west'],
       });
       assert.doesNotMatch(JSON.stringify(federation.summary), /mock-secret|password/);
-    });
-  });
-
-  describe('hippo-south added by one config edit', function () {
-    let three: Registered[];
-    let four: Registered[];
-    before(async function () {
-      ({ resources: three } = await run(parseFederationConfig({ members: SEED.map((name) => ({ name })) })));
-      ({ resources: four } = await run(
-        parseFederationConfig({ members: [...SEED, 'hippo-south'].map((name) => ({ name })) }),
-      ));
-    });
-
-    it('declares 4 clusters, 16 partitions and 12 subscriptions', function () {
-      const c = counts(four);
-      assert.deepEqual([c.cluster, c.partition, c.subscription], [4, 16, 12]);
-    });
-
-    it('keeps the URN and inputs of every resource of the 3-member stack, so preview shows only additions', function () {
-      const after = new Map(four.map((r) => [r.urn, r]));
-      for (const r of three) {
-        const same = after.get(r.urn);
-        assert.ok(same, `${r.urn} is still declared`);
-        // A partition's restoreFrom and a table's peers list every other member, but are read only
-        // when something is made or changed (their providers' diffs ignore them): a new peer in them
-        // changes nothing.
-        const withoutPeers = (inputs: Record<string, unknown>) =>
-          Object.fromEntries(
-            Object.entries(inputs).filter(([key]) => key !== 'restoreFrom' && key !== 'peers'),
-          );
-        assert.deepEqual(withoutPeers(same.inputs), withoutPeers(r.inputs), `${r.urn} keeps its inputs`);
-      }
-      const before = new Set(three.map((r) => r.urn));
-      const added = four.filter((r) => !before.has(r.urn)).map((r) => r.name);
-      // The README quotes this number for `pulumi preview`.
-      assert.equal(added.length, 26);
-      for (const name of added)
-        assert.match(name, /hippo-south/, `only hippo-south's resources are new (${name})`);
     });
   });
 

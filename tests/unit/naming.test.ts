@@ -9,7 +9,7 @@ import {
   suggestMemberName,
 } from '../../components/naming';
 import { memberNameProblem } from '../../components/config/parse';
-import { primaryServiceHost, userSecretName } from '../../components/servers/pgo';
+import { primaryServiceHost, userSecretName } from '../../components/servers/pgoNames';
 
 describe('naming', function () {
   it("derives the seed's names", function () {

@@ -1,26 +1,17 @@
 /**
- * The generated PostgresCluster manifests against the real PGO CRD (../shared/crds, PGO v5.8.9), and
+ * The generated PostgresCluster manifests against the real PGO CRD (PGO v5.8.9, tests/support/kube.ts), and
  * the replication settings they carry.
  */
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { load } from 'js-yaml';
 import { parseFederationConfig } from '../../components/stackConfig';
-import { postgresClusterManifest } from '../../components/servers/pgoCluster';
+import { plan } from '../../components/plan';
 import { replicationSettings } from '../../components/replicationSettings';
+import { requireTool } from '../support/engine';
+import { CRD_FILE } from '../support/kube';
 import { must } from '../support/must';
-
-const CRD_FILE = path.join(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  'shared',
-  'crds',
-  'postgres-operator.crunchydata.com_postgresclusters.yaml',
-);
 
 interface Crd {
   spec: { versions: Array<{ name: string; schema: { openAPIV3Schema: Record<string, unknown> } }> };
@@ -53,29 +44,22 @@ function re2ToJs(source: string, flags: string): RegExp {
   return new RegExp(translated, flags.includes(extra) ? flags : flags + extra);
 }
 
+/** The PostgresCluster manifests the plan holds for a stack's PGO members. */
 function manifests(raw: Record<string, unknown>) {
-  const cfg = parseFederationConfig(raw);
-  return cfg.members.map((member) => {
-    assert.equal(member.kind, 'pgo');
-    return postgresClusterManifest({
-      member,
-      postgresVersion: cfg.postgresVersion,
-      capacity: cfg.maxMembers,
-      monitoring: cfg.monitoring,
-    });
-  });
+  return plan(parseFederationConfig(raw)).members.flatMap((m) =>
+    m.server.kind === 'pgo' ? [m.server.cluster.manifest] : [],
+  );
 }
 
 describe('PostgresCluster manifests', function () {
   describe('against the real CRD', function () {
     let validate: ValidateFunction;
     before(function () {
-      if (!existsSync(CRD_FILE)) {
-        console.log(
-          `    skipped: ${CRD_FILE} is absent (the CRD lives in the shared folder beside the repository)`,
-        );
-        this.skip();
-      }
+      requireTool(
+        this,
+        existsSync(CRD_FILE),
+        `the PGO CRD is not at ${CRD_FILE} (PG_FEDERATION_PGO_CRD names it; CI fetches it from PGO's repository)`,
+      );
       const crd = load(readFileSync(CRD_FILE, 'utf8')) as Crd;
       const version = crd.spec.versions.find((v) => v.name === 'v1beta1');
       assert.ok(version, 'the CRD serves v1beta1');
@@ -136,12 +120,78 @@ describe('PostgresCluster manifests', function () {
   });
 
   it('sizes replication settings from maxMembers, not from the member count', function () {
-    const three = manifests({ members: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] });
-    const four = manifests({ members: [{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }] });
-    assert.deepEqual(
-      three[0]?.spec,
-      four[0]?.spec,
-      'adding a member below capacity does not touch existing clusters',
+    const withoutSlots = (m: ReturnType<typeof manifests>[number] | undefined) => {
+      const spec = structuredClone(m?.spec) as { patroni: { dynamicConfiguration: { slots?: unknown } } };
+      delete spec.patroni.dynamicConfiguration.slots;
+      return spec;
+    };
+    for (const postgresVersion of [14, 17]) {
+      const three = manifests({ postgresVersion, members: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] });
+      const four = manifests({
+        postgresVersion,
+        members: [{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }],
+      });
+      // Adding a member below capacity restarts nothing: on 14-16 it adds its permanent slot, on 17+ nothing.
+      assert.deepEqual(
+        withoutSlots(three[0]),
+        withoutSlots(four[0]),
+        `${postgresVersion}: the rest is the same`,
+      );
+      if (postgresVersion >= 17) assert.deepEqual(three[0]?.spec, four[0]?.spec, '17+: nothing at all');
+    }
+  });
+
+  it('keeps every subscriber’s slot through a failover: Patroni permanent slots before 17, failover slots from 17', function () {
+    const dynamicOf = (raw: Record<string, unknown>) =>
+      manifests(raw).map(
+        (m) => (m.spec.patroni as { dynamicConfiguration: Record<string, unknown> }).dynamicConfiguration,
+      );
+    const [old] = dynamicOf({ members: [{ name: 'hippo-east' }, { name: 'hippo-west' }] });
+    assert.deepEqual(old?.slots, {
+      sub_hippo_west_hippo_east: { type: 'logical', database: 'postgres', plugin: 'pgoutput' },
+    });
+    const oldPostgresql = old?.postgresql as { use_slots: boolean; parameters: Record<string, unknown> };
+    assert.equal(oldPostgresql.use_slots, true, 'Patroni keeps permanent slots only with use_slots');
+    assert.equal(oldPostgresql.parameters.hot_standby_feedback, 'on');
+    assert.equal(oldPostgresql.parameters.sync_replication_slots, undefined, 'not before 17');
+    assert.equal(oldPostgresql.parameters.max_slot_wal_keep_size, '256MB', 'a quarter of the 1Gi volume');
+    const [east] = dynamicOf({
+      postgresVersion: 18,
+      idleReplicationSlotTimeout: '7d',
+      members: [
+        { name: 'hippo-east' },
+        { name: 'hippo-west' },
+        { name: 'laptop', kind: 'external', host: 'db' },
+      ],
+    });
+    // Its PGO peer uses a failover slot; the external member, whose major config does not say, a permanent one.
+    assert.deepEqual(Object.keys(east?.slots ?? {}), ['sub_laptop_hippo_east']);
+    const parameters = (east?.postgresql as { parameters: Record<string, unknown> }).parameters;
+    assert.equal(parameters.sync_replication_slots, 'on');
+    assert.equal(parameters.idle_replication_slot_timeout, '7d');
+    assert.equal(
+      parameters.synchronized_standby_slots,
+      undefined,
+      'it would have to name slots PGO names at random',
+    );
+  });
+
+  it('runs the replicas asked for, and waits for all of them', function () {
+    const [one] = manifests({ members: [{ name: 'hippo-east' }] });
+    assert.equal(
+      (one?.spec.instances as Array<Record<string, unknown>>)[0]?.replicas,
+      undefined,
+      'PGO’s default: 1',
+    );
+    assert.equal(
+      one?.metadata.annotations['pulumi.com/waitFor'],
+      'jsonpath={.status.instances[0].readyReplicas}=1',
+    );
+    const [two] = manifests({ replicas: 2, members: [{ name: 'hippo-east' }] });
+    assert.equal((two?.spec.instances as Array<Record<string, unknown>>)[0]?.replicas, 2);
+    assert.equal(
+      two?.metadata.annotations['pulumi.com/waitFor'],
+      'jsonpath={.status.instances[0].readyReplicas}=2',
     );
   });
 

@@ -119,6 +119,28 @@ describe('dynamic providers in a preview, with inputs not known yet', function (
     assert.equal((await subscriptionProvider.diff('id', subscription, more)).changes, false);
   });
 
+  it('Subscription: a state from before failover slots and synchronous_commit updates in place only where they change something', async function () {
+    const older = { ...subscription };
+    delete older.failover;
+    delete older.synchronousCommit;
+    const same = { ...older, failover: false, synchronousCommit: 'off' };
+    assert.equal((await subscriptionProvider.diff('id', older, same)).changes, false, 'what it did before');
+    const newer = { ...older, failover: true, synchronousCommit: 'on' };
+    assert.deepEqual(await subscriptionProvider.diff('id', older, newer), {
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: true,
+    });
+  });
+
+  it('Subscription: a refresh that found its slot gone or lost replaces this pair, and only with a new slot', async function () {
+    for (const slotState of ['missing', 'lost'] as const) {
+      const diff = await subscriptionProvider.diff('id', { ...subscription, slotState }, subscription);
+      assert.deepEqual([diff.changes, diff.replaces], [true, ['slotName']], slotState);
+    }
+    assert.deepEqual((await subscriptionProvider.diff('id', subscription, subscription)).replaces, []);
+  });
+
   it('Partition: unknown connection fields pass check and update in place; an unknown name replaces', async function () {
     const news = { ...partition, connection: unknownPassword, publisherConnection: U };
     assert.deepEqual((await partitionProvider.check(partition, news)).failures, []);

@@ -6,7 +6,9 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadAll, load } from 'js-yaml';
+import { createHash } from 'node:crypto';
 import { CONFIG_KEYS } from '../../components/config/schema';
+import { CRD_FILE } from '../support/kube';
 
 const ROOT = path.join(__dirname, '..', '..');
 const read = (file: string): string => readFileSync(path.join(ROOT, file), 'utf8');
@@ -19,6 +21,7 @@ interface Step {
 }
 interface Job {
   if?: string;
+  env?: Record<string, string>;
   needs?: string;
   strategy?: { matrix: { stack: string[] } };
   steps: Step[];
@@ -29,6 +32,26 @@ interface Workflow {
 }
 
 /** The environments: every stack file in the repo but the embedded demo. */
+/** Every `run:` of the workflow's test job, in order. */
+function testRuns(): string {
+  const workflow = load(read('.github/workflows/pulumi.yml')) as Workflow;
+  return (workflow.jobs.test?.steps ?? []).flatMap((s) => (s.run !== undefined ? [s.run] : [])).join('\n');
+}
+
+/** The npm commands a script runs, in order (`npm ci`, `npm run lint`, `npm test`, ...). */
+function npmCommands(script: string): string[] {
+  const commands = script
+    .split('\n')
+    .filter((line) => !/^\s*(#|echo\b)/.test(line))
+    .join('\n');
+  return [...commands.matchAll(/\bnpm (ci|test|run [a-z0-9:]+)/g)].map((m) => `npm ${m[1]}`);
+}
+
+/** The majors a script's `for major in ...` loop runs test:major on. */
+function majorsOf(script: string): number[] {
+  return (/for major in ([0-9 ]+); do/.exec(script)?.[1] ?? '').trim().split(/\s+/).map(Number);
+}
+
 const environments = readdirSync(ROOT)
   .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
   .filter((s): s is string => s !== undefined && s !== 'local')
@@ -45,18 +68,38 @@ describe('the GitHub Actions workflow', function () {
 
   it('uses only real, pinned actions', function () {
     const uses = [...new Set(steps.flatMap((s) => (s.uses !== undefined ? [s.uses] : [])))].sort();
-    assert.deepEqual(uses, ['actions/checkout@v4', 'actions/setup-node@v4', 'pulumi/actions@v6']);
+    assert.deepEqual(uses, [
+      'actions/checkout@v4',
+      'actions/setup-go@v5',
+      'actions/setup-node@v4',
+      'pulumi/actions@v6',
+    ]);
   });
 
   it('installs, lints and runs the tests before any preview or update', function () {
-    const test = workflow.jobs.test;
-    assert.ok(test);
-    assert.deepEqual(
-      test.steps.flatMap((s) => (s.run !== undefined ? [s.run.split(' ').slice(0, 3).join(' ')] : [])),
-      ['npm ci --ignore-scripts', 'npm run lint', 'npm test'],
-    );
+    assert.deepEqual(npmCommands(testRuns()).slice(0, 3), ['npm ci', 'npm run lint', 'npm test']);
     assert.equal(workflow.jobs.preview?.needs, 'test');
     assert.equal(workflow.jobs.up?.needs, 'test');
+  });
+
+  it('runs the same suite as .ci/run, with nothing skipped: the same npm commands, majors, and tools', function () {
+    const ci = read('.ci/run');
+    assert.deepEqual(npmCommands(testRuns()), npmCommands(ci));
+    assert.deepEqual(majorsOf(testRuns()), majorsOf(ci));
+    assert.deepEqual(majorsOf(ci), [14, 15, 16, 17]);
+    assert.equal(workflow.jobs.test?.env?.PG_FEDERATION_NO_SKIP, '1');
+    assert.match(ci, /^export PG_FEDERATION_NO_SKIP=1$/m);
+    // The tools the PGO suites need: an API server and etcd (envtest's binaries), the PGO CRD at v5.8.9.
+    const runs = testRuns();
+    assert.match(runs, /setup-envtest@v\d+\.\d+\.\d+\n.*setup-envtest use 1\.\d+\.x/);
+    assert.match(
+      runs,
+      /postgres-operator\/v5\.8\.9\/config\/crd\/bases\/postgres-operator\.crunchydata\.com_postgresclusters\.yaml/,
+    );
+    assert.match(runs, /PG_FEDERATION_PGO_CRD=/);
+    // The same bytes as the copy the tests use here (../shared/crds/SOURCE.md gives its SHA-256).
+    const sha = /([0-9a-f]{64}) {2}\$crd/.exec(runs)?.[1];
+    assert.equal(sha, createHash('sha256').update(readFileSync(CRD_FILE)).digest('hex'));
   });
 
   it('previews every environment in the repo on pull requests with scripts/pr-preview.sh, commenting its report', function () {

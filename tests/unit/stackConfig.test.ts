@@ -62,8 +62,15 @@ describe('loadConfig (the stack config as the Pulumi runtime hands it over)', fu
     pulumi.runtime.setAllConfig({ 'pg-federation:members': '[{"name":"A"}]', 'pg-federation:tabel': 'x' });
     assert.throws(
       () => loadConfig(),
-      (err: Error) =>
-        err instanceof pulumi.RunError && err instanceof ConfigError && err.problems.length === 2,
+      (err: Error) => {
+        assert.ok(err instanceof pulumi.RunError && err instanceof ConfigError);
+        assert.deepEqual(
+          err.problems.map((p) => p.split(': ')[0]),
+          ['pg-federation:tabel', 'pg-federation:members[0].name'],
+          err.problems.join('\n'),
+        );
+        return true;
+      },
     );
   });
 });

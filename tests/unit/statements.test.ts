@@ -88,6 +88,29 @@ describe('statement builders', function () {
     ]);
   });
 
+  it('asks for a failover slot only where both ends run 17+, and the apply commit as configured', function () {
+    const opts = { failover: true, synchronousCommit: 'on' };
+    assert.deepEqual(subscriptionOptions({ subscriber: 170004, publisher: 180004 }, opts), [
+      'streaming = parallel',
+      'origin = none',
+      'failover = true',
+      "synchronous_commit = 'on'",
+    ]);
+    assert.deepEqual(subscriptionOptions({ subscriber: 160014, publisher: 180004 }, opts), [
+      'streaming = parallel',
+      'origin = none',
+      "synchronous_commit = 'on'",
+    ]);
+    assert.equal(
+      subscriptions.setFailover('sub_a_b', true),
+      'ALTER SUBSCRIPTION "sub_a_b" SET (failover = true)',
+    );
+    assert.equal(
+      subscriptions.setSynchronousCommit('sub_a_b', "on'; DROP"),
+      `ALTER SUBSCRIPTION "sub_a_b" SET (synchronous_commit = 'on''; DROP')`,
+    );
+  });
+
   it('quotes whatever a hostile name holds', function () {
     assert.equal(qualified('public', 'x"; DROP TABLE hippos; --'), '"public"."x""; DROP TABLE hippos; --"');
     assert.equal(subscriptions.enable('a"b'), 'ALTER SUBSCRIPTION "a""b" ENABLE');

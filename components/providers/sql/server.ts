@@ -1,4 +1,5 @@
 /** What the preflight reads of a server. */
+import { ident, literal } from './identifiers';
 
 export const server = {
   /** `$1` setting names. */
@@ -16,4 +17,27 @@ export const server = {
   ping: 'SELECT 1',
   /** Re-read the configuration files (a new certificate, pg_hba.conf). */
   reloadConf: 'SELECT pg_reload_conf()',
+};
+
+/** A configuration setting and its value. */
+export interface SettingValue {
+  name: string;
+  setting: string;
+}
+
+/** Settings read and set with ALTER SYSTEM (postgresql.auto.conf). */
+export const settingsSql = {
+  /** The settings' current values. `$1` names. */
+  current: 'SELECT name, setting FROM pg_settings WHERE name = ANY($1)',
+  /** What ALTER SYSTEM holds for the settings (postgresql.auto.conf). `$1` names. */
+  alterSystem: `SELECT name, setting FROM pg_file_settings
+                 WHERE name = ANY($1) AND sourcefile LIKE '%postgresql.auto.conf' AND error IS NULL
+                 ORDER BY seqno`,
+  /** Not in a transaction block; takes effect with a reload. */
+  set(name: string, value: string): string {
+    return `ALTER SYSTEM SET ${ident(name)} = ${literal(value)}`;
+  },
+  reset(name: string): string {
+    return `ALTER SYSTEM RESET ${ident(name)}`;
+  },
 };

@@ -10,20 +10,40 @@ export interface ServerVersions {
   publisher: number;
 }
 
+/** How the subscription applies and keeps its slot, beyond what every major does. */
+export interface ApplyOptions {
+  /** A failover slot where both ends run 17+. */
+  failover?: boolean;
+  /** The apply worker's `synchronous_commit` (PostgreSQL's default for subscriptions: off). */
+  synchronousCommit?: string;
+}
+
+/** Whether both ends run PostgreSQL 17 or newer: failover slots. */
+export function both17(v: ServerVersions): boolean {
+  return Math.min(v.subscriber, v.publisher) >= 170000;
+}
+
 /**
  * What newer majors offer, each only where both ends have it:
  * - `streaming`: a large transaction is sent while it runs instead of spilling to disk on the
  *   publisher until it commits (14+); `parallel` applies it in a parallel worker as it arrives (16+);
  * - `origin = none` (16+): the publisher sends only changes made on it, never ones it applied from
- *   elsewhere, so a publication that ever listed a landing partition by mistake cannot echo rows.
- * `binary` is left off (it breaks on types whose binary form differs between majors), and so are
- * failover slots (17+: they need a physical standby configured for slot synchronisation).
+ *   elsewhere, so a publication that ever listed a landing partition by mistake cannot echo rows;
+ * - `failover = true` (17+, when asked): the publisher's standbys that synchronise slots keep this
+ *   one, so the subscription goes on from it after the publisher fails over.
+ * And `synchronous_commit` as asked (`on`: an applied transaction is confirmed to the publisher only
+ * once it is as durable as the subscriber's own commits, its synchronous standby included).
+ * `binary` is left off (it breaks on types whose binary form differs between majors).
  */
-export function subscriptionOptions(v: ServerVersions): string[] {
+export function subscriptionOptions(v: ServerVersions, opts: ApplyOptions = {}): string[] {
   const both = Math.min(v.subscriber, v.publisher);
   return [
     both >= 160000 ? 'streaming = parallel' : 'streaming = on',
     ...(both >= 160000 ? ['origin = none'] : []),
+    ...(opts.failover === true && both >= 170000 ? ['failover = true'] : []),
+    ...(opts.synchronousCommit !== undefined
+      ? [`synchronous_commit = ${literal(opts.synchronousCommit)}`]
+      : []),
   ];
 }
 
@@ -39,12 +59,13 @@ export const subscriptions = {
     publication: string,
     slot: string,
     versions: ServerVersions,
+    opts: ApplyOptions = {},
   ): string {
     const options = [
       'create_slot = false',
       `slot_name = ${literal(slot)}`,
       'copy_data = true',
-      ...subscriptionOptions(versions),
+      ...subscriptionOptions(versions, opts),
     ];
     return (
       `CREATE SUBSCRIPTION ${ident(name)} CONNECTION ${literal(conninfo)} ` +
@@ -68,6 +89,13 @@ export const subscriptions = {
   refresh(name: string): string {
     return `ALTER SUBSCRIPTION ${ident(name)} REFRESH PUBLICATION WITH (copy_data = true)`;
   },
+  /** Where the subscription is disabled (PostgreSQL 17+): the publisher's slot is altered too. */
+  setFailover(name: string, failover: boolean): string {
+    return `ALTER SUBSCRIPTION ${ident(name)} SET (failover = ${failover ? 'true' : 'false'})`;
+  },
+  setSynchronousCommit(name: string, value: string): string {
+    return `ALTER SUBSCRIPTION ${ident(name)} SET (synchronous_commit = ${literal(value)})`;
+  },
   enable(name: string): string {
     return `ALTER SUBSCRIPTION ${ident(name)} ENABLE`;
   },
@@ -83,7 +111,8 @@ export const subscriptions = {
   },
   /** The subscription in this database. `$1` name. */
   find: `SELECT s.oid::bigint::text AS oid, s.subconninfo AS conninfo, s.subpublications AS publications,
-                s.subslotname AS slot, s.subenabled AS enabled
+                s.subslotname AS slot, s.subenabled AS enabled, s.subsynccommit AS synchronous_commit,
+                coalesce((to_jsonb(s) ->> 'subfailover')::boolean, false) AS failover
            FROM pg_subscription s
           WHERE s.subname = $1 AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
   /**

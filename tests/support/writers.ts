@@ -1,0 +1,54 @@
+/**
+ * Writers that insert into a federated table on members while something happens to them, and keep
+ * the id of every row whose commit was acknowledged: what "nothing lost" is measured against. A
+ * writer whose server goes away (a crash, a failover) reconnects and goes on; an INSERT in flight
+ * then has an unknown outcome and is not counted as acknowledged.
+ */
+import { Client } from 'pg';
+import { clientConfig } from '../../components/providers/connection';
+import type { TestServer } from '../../scripts/embedded/serverSet';
+
+export interface Writers {
+  /** Stop every writer; the acknowledged ids by member, and the errors each met. */
+  stop(): Promise<{ acked: Map<string, string[]>; errors: Map<string, number> }>;
+  /** Acknowledged rows so far, all members together. */
+  count(): number;
+}
+
+export function startWriters(servers: TestServer[], table = 'hippos', pauseMs = 20): Writers {
+  let running = true;
+  const acked = new Map(servers.map((s) => [s.name, [] as string[]]));
+  const errors = new Map(servers.map((s) => [s.name, 0]));
+  const loops = servers.map(async (s) => {
+    let client: Client | undefined;
+    while (running) {
+      try {
+        if (client === undefined) {
+          client = new Client(clientConfig(s.connection, 'pg-federation-writer'));
+          client.on('error', () => undefined);
+          await client.connect();
+        }
+        const res = await client.query<{ id: string }>(
+          `INSERT INTO ${table} (value, created_at) VALUES (NULL, clock_timestamp()) RETURNING id::text`,
+        );
+        const id = res.rows[0]?.id;
+        if (id !== undefined) acked.get(s.name)?.push(id);
+      } catch {
+        errors.set(s.name, (errors.get(s.name) ?? 0) + 1);
+        await client?.end().catch(() => undefined);
+        client = undefined;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+    await client?.end().catch(() => undefined);
+  });
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      return { acked, errors };
+    },
+    count: () => [...acked.values()].reduce((n, ids) => n + ids.length, 0),
+  };
+}
