@@ -13,7 +13,7 @@ import { openLocalStack } from './localStack';
 import { configFromStack } from '../components/stackConfig';
 import { pulumiOnPath } from './pulumiCli';
 import { plan } from '../components/plan';
-import { collect, subscriptionsOf } from './status/collect';
+import { collect, publicationsOf, subscriptionsOf } from './status/collect';
 import { renderReport } from './status/render';
 import type { MemberEndpoint, Subscription, TableRef } from './status/types';
 
@@ -81,6 +81,18 @@ interface Source {
   members: MemberEndpoint[];
   tables: TableRef[];
   subscriptions?: Subscription[];
+  publications?: Record<string, string>;
+}
+
+/** Each subscription's URN, from the stack's state (for the command that replaces one). */
+async function withUrns(stack: Stack, subs: Subscription[]): Promise<Subscription[]> {
+  const resources = ((await stack.exportStack()).deployment as { resources?: Array<{ urn: string }> })
+    .resources;
+  const urns = (resources ?? []).map((r) => r.urn);
+  return subs.map((s) => {
+    const urn = urns.find((u) => s.resourceName !== undefined && u.endsWith(`::${s.resourceName}`));
+    return urn === undefined ? s : { ...s, urn };
+  });
 }
 
 async function fromStack(name: string): Promise<Source> {
@@ -92,10 +104,12 @@ async function fromStack(name: string): Promise<Source> {
   }
   const config = configFromStack(await stack.getAllConfig());
   const tables = config.tables.map((spec) => ({ schema: config.schema, name: spec.name, spec }));
+  const p = plan(config);
   return {
     members: Object.entries(connections).map(([n, connection]) => ({ name: n, connection })),
     tables,
-    subscriptions: subscriptionsOf(plan(config)),
+    subscriptions: await withUrns(stack, subscriptionsOf(p)),
+    publications: publicationsOf(p),
   };
 }
 
@@ -178,6 +192,7 @@ export async function runStatus(argv: string[]): Promise<number> {
       maxLagBytes,
       slotRiskPercent,
       ...(source.subscriptions !== undefined ? { subscriptions: source.subscriptions } : {}),
+      ...(source.publications !== undefined ? { publications: source.publications } : {}),
     });
     console.log(values.json === true ? JSON.stringify(report, null, 2) : renderReport(report));
     return report.healthy ? 0 : 1;

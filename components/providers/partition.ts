@@ -32,7 +32,8 @@ import {
   withClient,
 } from './connection';
 import { changedKeys, invalidKeys } from './inputs';
-import { copyLanding, restoreFromPeers } from './replication';
+import { cleanRestoreLeftovers, copyLanding, restoreFromPeers } from './replication';
+import { alignKeptTable } from './keptTable';
 import { FederationResource } from './resource';
 import { listBound } from './sql/identifiers';
 import { type PartitionBound, partitions } from './sql/partitions';
@@ -70,7 +71,10 @@ export interface PartitionInputs {
   restoreFrom?: Array<{ member: string; connection: PgConnection; conninfo: string }>;
 }
 
-export type PartitionOutputs = PartitionInputs;
+export interface PartitionOutputs extends PartitionInputs {
+  /** Set by `read` when an own partition is missing from its member's publication: `up` adds it back. */
+  published?: false;
+}
 
 interface PartitionState {
   exists: boolean;
@@ -111,7 +115,7 @@ function secretsOf(inputs: PartitionInputs): Array<string | undefined> {
 async function ensurePartition(
   client: Client,
   inputs: PartitionInputs,
-): Promise<{ attachedWithRows: boolean; created: boolean }> {
+): Promise<{ attachedWithRows: boolean; created: boolean; hasRows: boolean }> {
   return inTransaction(
     client,
     async () => {
@@ -123,6 +127,7 @@ async function ensurePartition(
       } else if (state.parent === inputs.table && state.bound === listBound(inputs.owner)) {
         // Already there (a re-run, or kept attached when its member left): adopt it.
       } else if (state.kind === 'r' && state.parent === null && state.bound === null) {
+        await alignKeptTable(client, inputs);
         await client.query(partitions.attach(b));
         attachedWithRows = state.hasRows;
         report(
@@ -143,20 +148,23 @@ async function ensurePartition(
         );
       }
       if (inputs.guardSql !== '') await client.query(inputs.guardSql);
-      return { attachedWithRows, created: !state.exists };
+      return { attachedWithRows, created: !state.exists, hasRows: state.hasRows };
     },
     { schemaLock: true },
   );
 }
 
 /**
- * A member's own partition made anew on a server that lost it is restored from the most advanced
- * of its peers' copies (components/providers/replication.ts).
+ * A member's own partition that its create finds empty — made anew on a server that lost it, or
+ * left empty by a create cut short before its restore finished — is restored from the most advanced
+ * of its peers' copies (components/providers/replication.ts), after what an interrupted restore left
+ * is cleaned up. (Create runs only for a partition the state does not hold: never for a member
+ * whose own rows were deleted on purpose.)
  */
-async function restore(client: Client, inputs: PartitionInputs): Promise<void> {
+async function restore(client: Client, inputs: PartitionInputs, empty: boolean): Promise<void> {
   const peers = inputs.restoreFrom ?? [];
   if ((inputs.publication ?? '') === '' || peers.length === 0) return;
-  await restoreFromPeers(client, {
+  const r = {
     member: inputs.member,
     owner: inputs.owner,
     schema: inputs.schema,
@@ -165,7 +173,9 @@ async function restore(client: Client, inputs: PartitionInputs): Promise<void> {
     replicationUser: inputs.replicationUser ?? '',
     syncTimeoutSeconds: inputs.syncTimeoutSeconds ?? 300,
     peers,
-  });
+  };
+  await cleanRestoreLeftovers(client, r);
+  if (empty) await restoreFromPeers(client, r);
 }
 
 /** An own partition joins its member's publication when the publication already exists. */
@@ -248,7 +258,9 @@ export const partitionProvider = {
     // The server endpoint or credentials may change (port-forward, rotation): same partition. What
     // is used only at creation (createSql, publication, subscription, the owner's connection) is not
     // compared.
-    const updates = changedKeys(olds, news, ['onDelete', 'guardSql', 'connection']);
+    const updates: string[] = changedKeys(olds, news, ['onDelete', 'guardSql', 'connection']);
+    // A refresh found it missing from its publication (dropped by hand): its peers get none of it.
+    if ((olds as PartitionOutputs).published === false) updates.push('publication');
     return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: true };
   },
 
@@ -256,8 +268,8 @@ export const partitionProvider = {
     const where = `partition ${inputs.schema}.${inputs.partition} on member "${inputs.member}"`;
     await explained(where, secretsOf(inputs), () =>
       withClient(inputs.member, inputs.connection, async (client) => {
-        const { attachedWithRows, created } = await ensurePartition(client, inputs);
-        if (created) await restore(client, inputs);
+        const { attachedWithRows, created, hasRows } = await ensurePartition(client, inputs);
+        await restore(client, inputs, created || !hasRows);
         await joinPublication(client, inputs);
         await joinSubscription(client, inputs, attachedWithRows);
       }),
@@ -265,17 +277,44 @@ export const partitionProvider = {
     return { id: `${inputs.member}/${inputs.schema}.${inputs.partition}`, outs: inputs };
   },
 
-  async read(id, props) {
+  async read(id, props?: PartitionOutputs) {
     if (props === undefined) return { id, props };
-    const state = await explained(
+    const found = await explained(
       `partition ${props.partition} on member "${props.member}"`,
       secretsOf(props),
-      () => withClient(props.member, props.connection, (client) => inspect(client, bound(props))),
+      () =>
+        withClient(props.member, props.connection, async (client) => {
+          const state = await inspect(client, bound(props));
+          const publication = props.publication ?? '';
+          if (publication === '' || !state.exists) return { state, published: true };
+          const row = (
+            await client.query<{ exists: boolean; member: boolean }>(publications.membership, [
+              publication,
+              props.schema,
+              props.partition,
+            ])
+          ).rows[0];
+          return { state, published: row?.exists !== true || row.member };
+        }),
     );
-    return state.exists && state.parent === props.table ? { id, props } : { id: '', props };
+    if (!found.state.exists || found.state.parent !== props.table) return { id: '', props };
+    const rest: PartitionOutputs = { ...props };
+    delete rest.published;
+    return { id, props: found.published ? rest : { ...rest, published: false as const } };
   },
 
-  async update(_id, olds, news) {
+  async update(_id, olds: PartitionOutputs, news) {
+    if (olds.published === false) {
+      await explained(
+        `partition ${news.schema}.${news.partition} on member "${news.member}"`,
+        secretsOf(news),
+        () => withClient(news.member, news.connection, (client) => joinPublication(client, news)),
+      );
+      report(
+        `rows written to ${news.schema}.${news.partition} while it was not published reached no peer: ` +
+          '`npm run status` names the copies that differ, and the command that re-copies each',
+      );
+    }
     if (news.guardSql !== olds.guardSql && news.guardSql !== '') {
       await explained(
         `partition ${news.schema}.${news.partition} on member "${news.member}"`,

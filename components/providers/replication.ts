@@ -286,9 +286,41 @@ export interface Restore extends Landing {
 }
 
 /** The temporary publication, slot and subscription of one restore: named after what it restores. */
-function restoreName(r: Restore): string {
+export function restoreName(r: Pick<Restore, 'member' | 'schema' | 'partition'>): string {
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
   return `pgfed_restore_${createHash('sha256').update(`${r.member}/${r.schema}.${r.partition}`).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * What an interrupted restore can leave (the process killed half-way): its temporary subscription on
+ * the member, and on a peer its temporary publication, its slot and the replication role's read of
+ * that peer's copy (a landing, which the role may otherwise not read). Dropped wherever found.
+ */
+export async function cleanRestoreLeftovers(client: Client, r: Restore): Promise<void> {
+  const temp = restoreName(r);
+  const found = (await client.query<{ enabled: boolean; slot: string | null }>(subscriptions.find, [temp]))
+    .rows[0];
+  if (found !== undefined) {
+    await dropSubscriptionOnly(client, temp, found);
+    report(
+      `restoring ${r.schema}.${r.partition} on "${r.member}": dropped the temporary subscription an interrupted restore left`,
+    );
+  }
+  for (const peer of r.peers) {
+    await withClient(peer.member, peer.connection, async (pc) => {
+      const left = (await pc.query(publications.tables, [temp])).rowCount ?? 0;
+      const slot = await slotState(pc, temp);
+      if (left === 0 && !slot.exists) return;
+      await pc.query(publications.dropIfExists(temp));
+      await pc.query(grants.revokeSelect(r.schema, r.partition, r.replicationUser));
+      await dropSlot(pc, temp, `"${peer.member}"`);
+      report(
+        `restoring ${r.schema}.${r.partition} on "${r.member}": dropped what an interrupted restore left on "${peer.member}"`,
+      );
+    }).catch((err: unknown) => {
+      if (!(err instanceof Unreachable)) throw err;
+    });
+  }
 }
 
 /**

@@ -4,7 +4,10 @@
  * PostgreSQL 18+, `idle_replication_slot_timeout` — set with ALTER SYSTEM and a reload (no restart).
  *
  * - create records what the server had (a value set with ALTER SYSTEM before, or none) so that
- *   delete gives it back: nothing of the server's own configuration is lost;
+ *   delete gives it back: nothing of the server's own configuration is lost. It writes that record
+ *   to the server too (`pg_federation.slot_limits_before`, a custom setting in postgresql.auto.conf)
+ *   before it changes anything, so a create killed after its ALTER SYSTEM, whose state was never
+ *   written, is followed by one that still finds the server's own values, not ours;
  * - a server whose admin role may not ALTER SYSTEM (a managed service, `allow_alter_system = off`)
  *   keeps its settings: the resource records that it could not, says so once, and `npm run status`
  *   shows the slots there as unbounded;
@@ -65,6 +68,20 @@ async function alterSystemValues(client: Client, names: string[]): Promise<Recor
   );
 }
 
+/** Where the server keeps what it had before the first create (see the file's comment). */
+const BEFORE_MARK = 'pg_federation.slot_limits_before';
+
+/** What an earlier, interrupted create recorded the server had; undefined when none did. */
+async function recordedBefore(client: Client): Promise<Record<string, string | null> | undefined> {
+  const text = (await alterSystemValues(client, [BEFORE_MARK]))[BEFORE_MARK];
+  if (text === null || text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as Record<string, string | null>;
+  } catch {
+    return undefined; // not ours to read
+  }
+}
+
 /** ALTER SYSTEM each setting (a null value resets it), then reload. */
 async function alterSystem(client: Client, values: Record<string, string | null>): Promise<void> {
   for (const [name, value] of Object.entries(values)) {
@@ -82,7 +99,13 @@ async function apply(
       const values = declared(inputs, await versionOf(client));
       try {
         // Reading postgresql.auto.conf, like writing it, takes what a superuser may.
-        const previous = before ?? (await alterSystemValues(client, Object.keys(values)));
+        const previous =
+          before ?? (await recordedBefore(client)) ?? (await alterSystemValues(client, Object.keys(values)));
+        if (before === undefined) {
+          // Before 15 ALTER SYSTEM takes a custom setting only once the session knows it.
+          await client.query(settingsSql.placeholder, [BEFORE_MARK]);
+          await client.query(settingsSql.set(BEFORE_MARK, JSON.stringify(previous)));
+        }
         await alterSystem(client, values);
         return { before: previous, applied: true };
       } catch (err) {
@@ -153,7 +176,8 @@ export const slotLimitsProvider = {
           const back = Object.fromEntries(
             Object.entries(props.before).filter(([name]) => now[name] === ours[name]),
           );
-          if (Object.keys(back).length > 0) await alterSystem(client, back);
+          // The record goes last: a delete cut short before it runs again with the record intact.
+          await alterSystem(client, { ...back, [BEFORE_MARK]: null });
         }),
       );
     } catch (err) {

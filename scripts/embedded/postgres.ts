@@ -23,6 +23,7 @@ import {
 } from 'node:fs';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import * as path from 'node:path';
+import { alive, killTree } from './processTree';
 
 interface Binaries {
   initdb: string;
@@ -282,25 +283,18 @@ export async function stop(dataDir: string): Promise<'stopped' | 'not running'> 
 }
 
 /**
- * Kill a server as a crash would (SIGKILL to the postmaster), and wait until the process is gone so
- * another server can take its port. Its backends notice on their own and exit; nothing is flushed.
+ * Crash a server: SIGKILL its postmaster and every process of it at once (as an OOM kill of its
+ * container does; nothing is flushed or shut down), and wait until all are gone so another server
+ * can take its port. Its next start runs crash recovery.
  */
 export async function kill(dataDir: string): Promise<void> {
   const pidFile = path.join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   running.delete(dataDir);
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return; // already gone
-  }
+  const killed = killTree(pid);
   for (let i = 0; i < 200; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
+    if (!killed.some(alive)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`server ${pid} of ${dataDir} did not die`);

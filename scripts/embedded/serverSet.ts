@@ -46,9 +46,12 @@ export interface TestServer {
   /** Superuser connection. */
   connection: PgConnection;
   running: boolean;
-  start(): Promise<void>;
+  /** Start it; `settings` are extra `name=value` server settings for this start only. */
+  start(settings?: Record<string, string>): Promise<void>;
   /** Fast shutdown: sessions end, nothing is lost. */
   stop(): Promise<void>;
+  /** A crash: every process of the server SIGKILLed at once; `start` then runs crash recovery. */
+  crash(): Promise<void>;
   /** Serve this certificate from now on (TLS servers): new connections see it, none is dropped. */
   useCertificate(issued: IssuedCertificate): Promise<void>;
   /**
@@ -151,12 +154,17 @@ export class ServerSet {
         ...(ca !== undefined ? { ca: ca.pem } : {}),
       },
       running: false,
-      start: async () => {
-        await start(server.dataDir, server.port, flags);
+      start: async (settings = {}) => {
+        const once = Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+        await start(server.dataDir, server.port, [...flags, ...once]);
         server.running = true;
       },
       stop: async () => {
         await stop(server.dataDir);
+        server.running = false;
+      },
+      crash: async () => {
+        await kill(server.dataDir);
         server.running = false;
       },
       wipe: async (major) => {
@@ -244,6 +252,11 @@ export class ServerSet {
     primary.dataDir = standby.dataDir;
     this.standbys.delete(primaryName);
     await primary.start();
+  }
+
+  /** The names of its servers (standbys aside), in the order they were added. */
+  names(): string[] {
+    return [...this.servers.keys()];
   }
 
   get(name: string): TestServer {

@@ -8,6 +8,7 @@
 import { errorMessage, withClient } from '../../components/providers/connection';
 import { qualified } from '../../components/providers/sql/identifiers';
 import { type FederationPlan, plan } from '../../components/plan';
+import { server } from '../../components/providers/sql/server';
 import { stepsToDeclared } from '../../components/providers/tableChanges';
 import { parseFederationConfig } from '../../components/stackConfig';
 import { judgeReport } from './judge';
@@ -26,10 +27,31 @@ import type {
 /** The hash of an empty partition (string_agg over no rows is NULL). */
 const md5OfNothing = 'empty';
 
-async function facts(member: MemberEndpoint, tables: TableRef[]): Promise<MemberFacts> {
+async function facts(
+  member: MemberEndpoint,
+  tables: TableRef[],
+  publication: string | undefined,
+): Promise<MemberFacts> {
   return withClient(member.name, member.connection, async (client) => {
     for (const statement of CANONICAL_SESSION) await client.query(statement);
-    const subs = await client.query<SubscriberRow>(statusQueries.subscriptions);
+    const version = Number((await client.query<{ v: number }>(server.version)).rows[0]?.v ?? 0);
+    const errors =
+      version >= 150000
+        ? new Map(
+            (await client.query<{ subname: string; errors: number }>(statusQueries.applyErrors)).rows.map(
+              (r) => [r.subname, r.errors],
+            ),
+          )
+        : undefined;
+    const subs = await client.query<Omit<SubscriberRow, 'errors'>>(statusQueries.subscriptions);
+    const published = new Set(
+      publication === undefined
+        ? []
+        : (
+            await client.query<{ schema: string; name: string }>(statusQueries.published, [publication])
+          ).rows.map((r) => `${r.schema}.${r.name}`),
+    );
+    const unpublished: string[] = [];
     const slots = await client.query<SlotRow>(statusQueries.slots);
     const budget = Number((await client.query<{ mb: string }>(statusQueries.budget)).rows[0]?.mb ?? -1);
     const partitions: PartitionRow[] = [];
@@ -59,6 +81,10 @@ async function facts(member: MemberEndpoint, tables: TableRef[]): Promise<Member
       }
       for (const row of found.rows) {
         if (row.owner === null) continue; // the DEFAULT partition
+        const own = row.owner.replace(/''/g, "'") === member.name;
+        if (own && publication !== undefined && !published.has(`${row.schema}.${row.partition}`)) {
+          unpublished.push(`${row.schema}.${row.partition}`);
+        }
         const content = await client.query<{ n: string; hash: string | null }>(
           statusQueries.content(row.schema, row.partition),
         );
@@ -72,7 +98,10 @@ async function facts(member: MemberEndpoint, tables: TableRef[]): Promise<Member
       }
     }
     return {
-      subscriptions: new Map(subs.rows.map((r) => [r.subname, r])),
+      subscriptions: new Map(
+        subs.rows.map((r) => [r.subname, { ...r, errors: errors?.get(r.subname) ?? null }]),
+      ),
+      unpublished,
       slots: new Map(slots.rows.map((r) => [r.slot_name, r])),
       budgetBytes: budget < 0 ? null : budget * 2 ** 20,
       partitions,
@@ -86,12 +115,13 @@ async function facts(member: MemberEndpoint, tables: TableRef[]): Promise<Member
  * The subscriptions of a full mesh of these members, as the plan names them (a stack's own plan,
  * or, for members named on the command line, the plan of a federation of those names).
  */
-export function meshOf(names: string[]): Subscription[] {
-  const config = parseFederationConfig({
-    members: names.map((name) => ({ name, kind: 'external', host: name })),
-    maxMembers: Math.max(2, names.length),
-  });
-  return subscriptionsOf(plan(config));
+export function meshOf(names: string[]): FederationPlan {
+  return plan(
+    parseFederationConfig({
+      members: names.map((name) => ({ name, kind: 'external', host: name })),
+      maxMembers: Math.max(2, names.length),
+    }),
+  );
 }
 
 export function subscriptionsOf(p: FederationPlan): Subscription[] {
@@ -100,18 +130,32 @@ export function subscriptionsOf(p: FederationPlan): Subscription[] {
     publisher: s.inputs.publisher,
     name: s.inputs.name,
     slotName: s.inputs.slotName,
+    resourceName: s.resourceName,
   }));
+}
+
+/** Each member's publication, as the plan names it. */
+export function publicationsOf(p: FederationPlan): Record<string, string> {
+  return Object.fromEntries(p.members.map((m) => [m.member.name, m.publication.inputs.name]));
 }
 
 /** Read every member, then judge every pair and every copy. */
 export async function collect(
   members: MemberEndpoint[],
-  opts: { tables: TableRef[]; maxLagBytes: number; subscriptions?: Subscription[]; slotRiskPercent?: number },
+  opts: {
+    tables: TableRef[];
+    maxLagBytes: number;
+    subscriptions?: Subscription[];
+    publications?: Record<string, string>;
+    slotRiskPercent?: number;
+  },
 ): Promise<StatusReport> {
+  const mesh = meshOf(members.map((m) => m.name));
+  const publications = opts.publications ?? publicationsOf(mesh);
   const results = await Promise.all(
     members.map(async (m) => {
       try {
-        return { member: m.name, facts: await facts(m, opts.tables) };
+        return { member: m.name, facts: await facts(m, opts.tables, publications[m.name]) };
       } catch (err) {
         return { member: m.name, error: errorMessage(err, [m.connection.password]) };
       }
@@ -119,7 +163,7 @@ export async function collect(
   );
   return judgeReport(results, {
     tables: opts.tables.map((t) => `${t.schema}.${t.name}`),
-    subscriptions: opts.subscriptions ?? meshOf(members.map((m) => m.name)),
+    subscriptions: opts.subscriptions ?? subscriptionsOf(mesh),
     maxLagBytes: opts.maxLagBytes,
     slotRiskPercent: opts.slotRiskPercent ?? 80,
   });

@@ -38,7 +38,7 @@ export function judgeReport(
   const pairs = opts.subscriptions.map((s) =>
     judgePair(s, byName.get(s.subscriber), byName.get(s.publisher), opts),
   );
-  const partitions = judgeCopies(names, opts.tables, byName, pairs);
+  const partitions = judgeCopies(names, opts.tables, byName, pairs, opts.subscriptions);
   const members: MemberStatus[] = results.map((r) => ({
     name: r.member,
     reachable: r.facts !== undefined,
@@ -46,19 +46,29 @@ export function judgeReport(
     ...(r.facts !== undefined ? { budgetBytes: r.facts.budgetBytes } : {}),
     missingTables: r.facts?.missingTables ?? [],
     drift: r.facts?.drift ?? [],
+    unpublished: r.facts?.unpublished ?? [],
   }));
   return {
     pairs,
     partitions,
     members,
     healthy:
-      members.every((m) => m.reachable && m.missingTables.length === 0 && m.drift.length === 0) &&
+      members.every(
+        (m) =>
+          m.reachable && m.missingTables.length === 0 && m.drift.length === 0 && m.unpublished.length === 0,
+      ) &&
       pairs.every((p) => p.status === 'ok') &&
       partitions.every((p) => p.copies.every((c) => c.status === 'ok')),
   };
 }
 
 const REFRESH = '`pulumi up --refresh`';
+
+/** The command that re-copies a pair: its subscription replaced. */
+function replaceCommand(s: Subscription): string {
+  const target = s.urn ?? `<the URN of ${s.resourceName ?? s.name}: \`pulumi stack --show-urns\`>`;
+  return `\`pulumi up --target-replace '${target}'\``;
+}
 
 /** One pair: its subscription on the subscriber, its slot on the publisher. */
 export function judgePair(
@@ -128,12 +138,22 @@ export function judgePair(
       remake,
     );
   }
+  // A worker that fails is started again every wal_retrieve_retry_interval (5s by default) and dies
+  // at once: mostly absent, with errors counted (15+). The count is never reset by a success, so
+  // only an absent worker with WAL to apply is judged by it; one seen running leaves its copies
+  // behind, which fails the report as well.
+  if ((row.errors ?? 0) > 0 && (base.lagBytes ?? 0) > 0 && !row.worker) {
+    return broken(
+      `apply worker failing on ${subscriber}: ${row.errors ?? 0} errors since its statistics were reset, not running, with ${publisher}'s WAL still to apply`,
+      `${subscriber}'s server log says why: a row in its copy that conflicts with ${publisher}'s change (remove it, or re-copy ${publisher}'s rows: ${replaceCommand(s)}); a login ${publisher} refuses (\`pulumi up --refresh\` restores the replication role)`,
+    );
+  }
   if (!row.worker)
-    return broken('no apply worker running', `see ${subscriber}'s server log; then \`pulumi up\``);
+    return broken('no apply worker running', `see ${subscriber}'s server log; then \`pulumi up --refresh\``);
   if (row.states !== null && row.states !== 'r') {
     return broken(
       `initial sync not finished (states ${row.states})`,
-      `see ${subscriber}'s server log; then \`pulumi up\``,
+      `see ${subscriber}'s server log; then \`pulumi up --refresh\``,
     );
   }
   if (atRisk) return { ...base, status: 'at-risk', problem: risk, fix: riskFix };
@@ -154,6 +174,7 @@ export function judgeCopies(
   tables: string[],
   facts: Map<string, MemberFacts | undefined>,
   pairs: PairStatus[],
+  subscriptions: Subscription[] = [],
 ): OwnerStatus[] {
   const out: OwnerStatus[] = [];
   const find = (holder: string, table: string, owner: string): PartitionRow | undefined =>
@@ -195,9 +216,11 @@ export function judgeCopies(
           if (pair !== undefined && pair.status === 'ok' && (pair.lagBytes ?? 0) > 0) {
             return { ...base, status: 'behind', problem: `${describe}; ${feed} is still applying` };
           }
+          const feeding = subscriptions.find((x) => x.subscriber === holder && x.publisher === owner);
           return {
             ...base,
             status: 'diverges',
+            ...(feeding !== undefined ? { fix: `re-copy it: ${replaceCommand(feeding)}` } : {}),
             problem:
               `${describe} (content differs); fed by subscription ${feed}` +
               (pair !== undefined && pair.status !== 'ok' ? ` (${pair.status}: ${pair.problem ?? ''})` : ''),

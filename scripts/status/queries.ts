@@ -24,6 +24,10 @@ export const statusQueries = {
               (SELECT string_agg(DISTINCT r.srsubstate::text, '' ORDER BY r.srsubstate::text) FROM pg_subscription_rel r WHERE r.srsubid = s.oid) AS states
          FROM pg_subscription s
         WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  /** PostgreSQL 15+: each subscription's apply errors since its statistics were reset. */
+  applyErrors: 'SELECT subname, apply_error_count::int AS errors FROM pg_stat_subscription_stats',
+  /** The tables a publication lists. `$1` publication. */
+  published: 'SELECT schemaname AS schema, tablename AS name FROM pg_publication_tables WHERE pubname = $1',
   /**
    * Every logical slot here: how far its consumer is behind the server's WAL, the WAL it keeps, its
    * `wal_status`, why it was invalidated (17+) and whether it is a failover slot (17+).

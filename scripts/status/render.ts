@@ -40,7 +40,12 @@ export function renderReport(report: StatusReport): string {
       }),
       problems.length === 0
         ? 'ok'
-        : problems.map((c) => `${c.status.toUpperCase()}: ${c.problem ?? ''}`).join('; '),
+        : problems
+            .map(
+              (c) =>
+                `${c.status.toUpperCase()}: ${c.problem ?? ''}${c.fix !== undefined ? `; fix: ${c.fix}` : ''}`,
+            )
+            .join('; '),
     ];
   });
   const memberLines = report.members.flatMap((m) =>
@@ -53,6 +58,11 @@ export function renderReport(report: StatusReport): string {
               ]
             : []),
           ...m.drift.map((d) => `${m.name}: DRIFT: ${d}`),
+          ...(m.unpublished.length > 0
+            ? [
+                `${m.name}: NOT PUBLISHED: ${m.unpublished.join(', ')} (its peers get none of these rows); fix: \`pulumi up --refresh\``,
+              ]
+            : []),
         ],
   );
   return [

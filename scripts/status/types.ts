@@ -8,6 +8,10 @@ export interface Subscription {
   publisher: string;
   name: string;
   slotName: string;
+  /** The Pulumi resource (`<subscriber>-sub-<publisher>`), for the command that replaces it. */
+  resourceName?: string;
+  /** Its URN, when the stack was read (`--stack`). */
+  urn?: string;
 }
 
 export interface MemberEndpoint {
@@ -57,6 +61,8 @@ export interface CopyStatus {
   hash: string | null;
   status: 'ok' | 'behind' | 'diverges' | 'missing' | 'unknown';
   problem?: string;
+  /** For a copy that diverges: the command that re-copies it from its owner. */
+  fix?: string;
 }
 
 export interface OwnerStatus {
@@ -78,6 +84,8 @@ export interface MemberStatus {
   missingTables: string[];
   /** Tables whose shape differs from their declaration, with how. */
   drift: string[];
+  /** Its own partitions its publication does not list. */
+  unpublished: string[];
 }
 
 export interface StatusReport {
@@ -91,6 +99,8 @@ export interface SubscriberRow {
   subname: string;
   subenabled: boolean;
   worker: boolean;
+  /** PostgreSQL 15+: apply errors since its statistics were reset; null before 15. */
+  errors: number | null;
   last_msg: Date | null;
   states: string | null;
 }
@@ -121,4 +131,6 @@ export interface MemberFacts {
   partitions: PartitionRow[];
   missingTables: string[];
   drift: string[];
+  /** Its own partitions its publication does not list (its peers get none of them). */
+  unpublished: string[];
 }

@@ -23,7 +23,7 @@ import { collect, subscriptionsOf } from '../../scripts/status/collect';
 import { SEED_INSERT, converge, externalMember } from '../support/convergence';
 import { EngineStack, changes, requireEngine } from '../support/engine';
 import { TEST_PASSWORD } from '../support/secrets';
-import { type Writers, startWriters } from '../support/writers';
+import { type Writers, startWriters } from '../../scripts/embedded/writers';
 
 const NAMES = ['hippo-east', 'hippo-central', 'hippo-west'];
 
@@ -145,6 +145,9 @@ for (const major of [17, 18]) {
       await converge(servers(), undefined, { timeoutMs: 120_000 });
       const rows = await assertNothingLost(servers(), acked);
       assert.ok(rows > 120, `${rows} acknowledged rows`);
+      console.log(
+        `      ${rows} acknowledged rows (${acked.get('hippo-east')?.length ?? 0} on hippo-east), 0 lost, 0 re-copied`,
+      );
       // The same slots, and hippo-east's rows that were copied before are the same tuples: no re-copy.
       assert.deepEqual(
         await query(
@@ -233,7 +236,8 @@ describe("a member's primary fails over on PostgreSQL 14: status names the broke
     const up = await e.stack.up({ refresh: true });
     assert.deepEqual(changes(up.summary.resourceChanges), { replace: 2 });
     await converge(servers(), undefined, { timeoutMs: 120_000 });
-    await assertNothingLost(servers(), ackedRows);
+    const rows = await assertNothingLost(servers(), ackedRows);
+    console.log(`      ${rows} acknowledged rows, 0 lost; 2 pairs re-copied`);
     assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
     for (const s of servers()) {
       const slots = await query<{ n: number }>(

@@ -4,6 +4,8 @@
  * `max_wal_size` is small, so the budget and not the checkpoint distance is what bounds it), the
  * slots kept for hippo-central are lost instead of filling a disk, status says so and how to
  * repair; hippo-central comes back and `pulumi up --refresh` re-copies exactly those two pairs.
+ * Then two of the repairs status prints, made by the engine: a replication role refused its login and
+ * an own partition dropped from its publication, each one update of `pulumi up --refresh`.
  */
 import { strict as assert } from 'node:assert';
 import { plan } from '../../components/plan';
@@ -132,5 +134,30 @@ describe('a member away past the WAL budget, through the real engine', function 
     }
     await waitFor('status healthy', async () => (await status()).healthy, 30_000);
     assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
+  });
+  it('the repairs status prints, through the engine: a refused login and an unpublished partition are two updates of `pulumi up --refresh`', async function () {
+    const [east, west] = [set.get('hippo-east'), set.get('hippo-west')];
+    await query(west, 'ALTER ROLE federation_replicator NOLOGIN');
+    await query(east, 'ALTER PUBLICATION pub_hippo_east DROP TABLE public.hippo_east');
+    const broken = await status();
+    assert.equal(broken.healthy, false);
+    assert.deepEqual(
+      broken.members.map((m) => [m.name, m.unpublished]),
+      [
+        ['hippo-east', ['public.hippo_east']],
+        ['hippo-central', []],
+        ['hippo-west', []],
+      ],
+    );
+    const up = await e.stack.up({ refresh: true });
+    assert.deepEqual(changes(up.summary.resourceChanges), { update: 2 });
+    assert.match(up.stdout, /hippo-west-replication-role/);
+    assert.match(up.stdout, /hippo-east-partition-hippos-hippo-east/);
+    const [role] = await query<{ login: boolean }>(
+      west,
+      "SELECT rolcanlogin AS login FROM pg_roles WHERE rolname = 'federation_replicator'",
+    );
+    assert.equal(role?.login, true);
+    await waitFor('status healthy', async () => (await status()).healthy, 30_000);
   });
 });

@@ -183,6 +183,30 @@ describe(`Partition provider on embedded PostgreSQL ${MAJOR}`, function () {
     assert.ok(reports.some((r) => r.includes('attached the existing table public.hippo_west')));
   });
 
+  it('a kept table gets the columns its table gained while it was detached; one it has that the table lost stops the attach', async function () {
+    await provider.delete('id', inputs('hippo-west'));
+    // A change of shape made while hippo_west was detached (its member away, the stack destroyed).
+    await query(east, `ALTER TABLE hippos ADD COLUMN herd text DEFAULT 'main' NOT NULL`);
+    const { reports } = await captureReports(() => provider.create(inputs('hippo-west')));
+    assert.equal(await parentOf('hippo_west'), 'hippos');
+    assert.deepEqual(await query(east, 'SELECT herd FROM hippo_west'), [{ herd: 'main' }]);
+    assert.ok(
+      reports.some((r) => /the kept table gained herd, which hippos got while it was detached/.test(r)),
+      reports.join('\n'),
+    );
+
+    await provider.delete('id', inputs('hippo-west'));
+    await query(east, 'ALTER TABLE hippo_west ADD COLUMN stray integer');
+    await assert.rejects(
+      provider.create(inputs('hippo-west')),
+      /the kept table public\.hippo_west \(from an earlier detach\) has column\(s\) stray that public\.hippos no longer has; drop them from it/,
+    );
+    assert.equal(await parentOf('hippo_west'), null, 'nothing changed');
+    await query(east, 'ALTER TABLE hippo_west DROP COLUMN stray');
+    await provider.create(inputs('hippo-west'));
+    assert.equal(await parentOf('hippo_west'), 'hippos');
+  });
+
   it('delete keeps a partition attached when told to keep', async function () {
     await provider.delete('id', inputs('hippo-west', 'keep'));
     assert.equal(await parentOf('hippo_west'), 'hippos');
@@ -206,6 +230,53 @@ describe(`Partition provider on embedded PostgreSQL ${MAJOR}`, function () {
       /partition public\.hippo_north on member "hippo-east": .*default partition "hippo_default" would be violated/,
     );
     await query(east, `${AS_REPLICATION} DELETE FROM hippo_default`);
+  });
+
+  it('an own partition dropped from its publication by hand: read says so, diff updates, update publishes it again', async function () {
+    await query(east, 'CREATE PUBLICATION pub_hippo_east');
+    try {
+      const own = { ...inputs('hippo-east'), restoreFrom: [] };
+      assert.equal(own.publication, 'pub_hippo_east');
+      await provider.create(own);
+      const published = async () =>
+        (
+          await query(
+            east,
+            `SELECT 1 FROM pg_publication_tables WHERE pubname = 'pub_hippo_east' AND tablename = 'hippo_east'`,
+          )
+        ).length === 1;
+      assert.equal(await published(), true);
+      const id = 'hippo-east/public.hippo_east';
+      const clean = await provider.read(id, own);
+      assert.deepEqual([clean.id, clean.props], [id, own]);
+      assert.deepEqual(await provider.diff(id, must(clean.props), own), {
+        changes: false,
+        replaces: [],
+        deleteBeforeReplace: true,
+      });
+
+      await query(east, 'ALTER PUBLICATION pub_hippo_east DROP TABLE public.hippo_east');
+      const found = await provider.read(id, own);
+      assert.deepEqual(found.props, { ...own, published: false });
+      assert.deepEqual(await provider.diff(id, must(found.props), own), {
+        changes: true,
+        replaces: [],
+        deleteBeforeReplace: true,
+      });
+      const { reports } = await captureReports(() => provider.update(id, must(found.props), own));
+      assert.equal(await published(), true);
+      assert.match(
+        reports.join('\n'),
+        /publication pub_hippo_east on member "hippo-east" now publishes public\.hippo_east/,
+      );
+      assert.match(
+        reports.join('\n'),
+        /rows written to public\.hippo_east while it was not published reached no peer: `npm run status` names the copies that differ/,
+      );
+      assert.deepEqual((await provider.read(id, own)).props, own);
+    } finally {
+      await query(east, 'DROP PUBLICATION IF EXISTS pub_hippo_east');
+    }
   });
 
   it('creates the partitions of many members at once without deadlocking (as the engine does)', async function () {

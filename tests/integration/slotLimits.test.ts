@@ -73,6 +73,21 @@ describe(`SlotLimits provider on embedded PostgreSQL ${MAJOR}`, function () {
     assert.equal(await setting(server), '1GB', "the operator's setting stays");
   });
 
+  it("a create cut short after its ALTER SYSTEM (no state written): the next create still records the server's own value", async function () {
+    await query(server, "ALTER SYSTEM SET max_slot_wal_keep_size = '3GB'");
+    await query(server, 'SELECT pg_reload_conf()');
+    await provider.create(inputs(server, 128)); // its outputs lost, as a killed `pulumi up` loses them
+    await waitFor('the budget in effect', async () => (await setting(server)) === '128MB');
+    const again = await provider.create(inputs(server, 128));
+    assert.equal(again.outs.before.max_slot_wal_keep_size, '3GB');
+    await provider.delete('id', again.outs);
+    await waitFor('its own 3GB again', async () => (await setting(server)) === '3GB');
+    const left = await query(server, "SELECT 1 FROM pg_file_settings WHERE name LIKE 'pg_federation.%'");
+    assert.deepEqual(left, [], 'the record goes with the resource');
+    await query(server, 'ALTER SYSTEM RESET max_slot_wal_keep_size');
+    await query(server, 'SELECT pg_reload_conf()');
+  });
+
   it('a server where ALTER SYSTEM is not allowed is left as it is, and says so once', async function () {
     if (MAJOR < 17) {
       // Before 17 a superuser may always ALTER SYSTEM; a role without the right is what stops it.

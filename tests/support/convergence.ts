@@ -69,6 +69,8 @@ export async function converge(
       return rows === undefined ? new Set(counts).size === 1 : counts.every((n) => n === rows);
     },
     opts.timeoutMs ?? 60_000,
+    async () =>
+      `counts: ${(await Promise.all(servers.map(async (s) => `${s.name} ${await countRows(s, table)}`))).join(', ')}`,
   );
   const all = await Promise.all(servers.map((s) => rowsText(s, table, opts.order ?? 'id')));
   for (const [i, text] of all.entries())

@@ -131,7 +131,8 @@ describe('the architecture', function () {
     const builders = [
       /^components\/providers\/sql\//,
       /^scripts\/status\/queries\.ts$/,
-      /^scripts\/embedded\/(postgresqlResources|standbySql)\.ts$/,
+      /^scripts\/embedded\/(postgresqlResources|standbySql|workloadSql)\.ts$/,
+      /^scripts\/chaos\/queries\.ts$/,
     ];
     const statement =
       /^\s*(SELECT\s+\S|INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM|(CREATE|ALTER|DROP)\s+(OR\s+REPLACE\s+)?(TEMP\s+)?(TABLE|INDEX|SUBSCRIPTION|PUBLICATION|ROLE|EXTENSION|FUNCTION|SCHEMA|TRIGGER)\s+["$:a-z_]|TRUNCATE\s|GRANT\s|REVOKE\s|BEGIN$|COMMIT$|ROLLBACK$|SET\s+(LOCAL\s+)?[a-z_]+\s*=)/;

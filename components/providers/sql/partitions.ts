@@ -2,7 +2,7 @@
  * A member's partition of a federated table (it is made from sql/partition.sql, rendered by the plan):
  * attach, detach, drop, empty, and what the catalog says of it.
  */
-import { listBound, qualified } from './identifiers';
+import { ident, listBound, qualified } from './identifiers';
 
 /** A member's partition of a federated table: its name and the member whose rows it holds. */
 export interface PartitionBound {
@@ -17,6 +17,15 @@ type Relation = Pick<PartitionBound, 'schema' | 'partition'>;
 export const partitions = {
   attach(b: PartitionBound): string {
     return `ALTER TABLE ${qualified(b.schema, b.table)} ATTACH PARTITION ${qualified(b.schema, b.partition)} ${listBound(b.owner)}`;
+  },
+  /**
+   * A column a kept table lacks, as its parent has it: `type` and `dflt` are the catalog's own
+   * rendering of the parent's column (format_type, pg_get_expr).
+   */
+  addColumn(b: Relation, c: { name: string; type: string; dflt: string | null; not_null: boolean }): string {
+    return `ALTER TABLE ${qualified(b.schema, b.partition)} ADD COLUMN ${ident(c.name)} ${c.type}${
+      c.dflt !== null ? ` DEFAULT ${c.dflt}` : ''
+    }${c.not_null ? ' NOT NULL' : ''}`;
   },
   detach(b: PartitionBound): string {
     return `ALTER TABLE ${qualified(b.schema, b.table)} DETACH PARTITION ${qualified(b.schema, b.partition)}`;

@@ -26,6 +26,10 @@ export interface SettingValue {
 }
 
 /** Settings read and set with ALTER SYSTEM (postgresql.auto.conf). */
+function settingName(name: string): string {
+  return name.split('.').map(ident).join('.');
+}
+
 export const settingsSql = {
   /** The settings' current values. `$1` names. */
   current: 'SELECT name, setting FROM pg_settings WHERE name = ANY($1)',
@@ -33,11 +37,13 @@ export const settingsSql = {
   alterSystem: `SELECT name, setting FROM pg_file_settings
                  WHERE name = ANY($1) AND sourcefile LIKE '%postgresql.auto.conf' AND error IS NULL
                  ORDER BY seqno`,
-  /** Not in a transaction block; takes effect with a reload. */
+  /** Make a custom setting known to this session (empty, for the session only). `$1` name. */
+  placeholder: "SELECT set_config($1, '', false)",
+  /** Not in a transaction block; takes effect with a reload. A dotted (custom) name is quoted by part. */
   set(name: string, value: string): string {
-    return `ALTER SYSTEM SET ${ident(name)} = ${literal(value)}`;
+    return `ALTER SYSTEM SET ${settingName(name)} = ${literal(value)}`;
   },
   reset(name: string): string {
-    return `ALTER SYSTEM RESET ${ident(name)}`;
+    return `ALTER SYSTEM RESET ${settingName(name)}`;
   },
 };
