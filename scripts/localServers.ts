@@ -4,14 +4,12 @@
  * server is (scripts/embedded/serverConfig.ts).
  *
  * Unlike the tests' servers these outlive the command that starts them (pg_ctl, not a child
- * process), and starting is idempotent: a server that already answers on its port is reused.
+ * process), and starting is idempotent: this clone's server already running on its port is reused.
+ * A port held by anything else (another clone's server, another PostgreSQL) is never used.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Client } from 'pg';
-import { server as serverSql } from '../components/providers/sql/server';
 import { type FederationConfig, configFromValues } from '../components/stackConfig';
 import { LocalCa } from './embedded/certificates';
 import {
@@ -25,6 +23,8 @@ import {
   writeServerFile,
 } from './embedded/postgres';
 import { installCertificate, serverFlags, writeHba } from './embedded/serverConfig';
+import { LOCAL_BASE_PORT_KEY, type LocalSettings, localSettings } from './localConfig';
+import { freeBasePort, portOwner, portTaken, postmasterOf } from './localPorts';
 import { PROJECT_ROOT, projectStackConfig } from './workspace';
 
 export { PROJECT_ROOT };
@@ -61,14 +61,23 @@ export function localSecret(file: string): string {
   return readFileSync(full, 'utf8').trim();
 }
 
-/** The superuser password of the local servers. */
+/** The superuser password of the local servers (made on first use). */
 export const localPassword = (): string => localSecret('postgres-password');
 
-/** The local job's own switch in Pulumi.local.yaml: TLS on the local servers (verify-full everywhere). */
-export const LOCAL_TLS_KEY = 'pg-federation-local:tls';
+/** The local servers' password if the job has made them; never creates it. */
+export function existingLocalPassword(): string | undefined {
+  const file = path.join(LOCAL_DIR, 'postgres-password');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}
 
+/** The local job's own settings in Pulumi.local.yaml (scripts/localConfig.ts), checked. */
+export function localJobSettings(): LocalSettings {
+  return localSettings(projectStackConfig(LOCAL_STACK));
+}
+
+/** TLS on the local servers (verify-full everywhere): `pg-federation-local:tls`. */
 export function localTlsEnabled(): boolean {
-  return projectStackConfig(LOCAL_STACK)[LOCAL_TLS_KEY] === true;
+  return localJobSettings().tls;
 }
 
 /** Where the local CA and its certificates live: beside the servers' data, where they can read it. */
@@ -82,8 +91,9 @@ export function localCa(): LocalCa {
 }
 
 /**
- * The local stack's `pg-federation:` config: the tracked Pulumi.local.yaml, with TLS settings on
- * every member when the local job's TLS switch is on (the CA file serves Pulumi's connections and
+ * The local stack's `pg-federation:` config: the tracked Pulumi.local.yaml, each member on
+ * basePort + i when `pg-federation-local:basePort` is set, with TLS settings on every member when
+ * the local job's TLS switch is on (the CA file serves Pulumi's connections and
  * every subscriber's server alike: they all run here).
  */
 export function localRawConfig(): Record<string, unknown> {
@@ -92,7 +102,13 @@ export function localRawConfig(): Record<string, unknown> {
       ([key]) => key.startsWith('pg-federation:') && key !== 'pg-federation:passwords',
     ),
   );
-  if (localTlsEnabled()) {
+  const settings = localJobSettings();
+  if (settings.basePort !== undefined) {
+    const base = settings.basePort;
+    const members = (config['pg-federation:members'] ?? []) as Array<Record<string, unknown>>;
+    config['pg-federation:members'] = members.map((m, i) => ({ ...m, port: base + i }));
+  }
+  if (settings.tls) {
     const ca = localCa().certFile;
     const members = (config['pg-federation:members'] ?? []) as Array<Record<string, unknown>>;
     config['pg-federation:members'] = members.map((m) => ({
@@ -121,44 +137,6 @@ export function localServers(cfg: FederationConfig = localStackConfig()): LocalS
   });
 }
 
-/** Does a PostgreSQL server answer on this port with our password (over TLS where it offers it)? */
-export async function answers(port: number): Promise<boolean> {
-  for (const ssl of [{ rejectUnauthorized: false }, false] as const) {
-    const client = new Client({
-      host: '127.0.0.1',
-      port,
-      user: 'postgres',
-      password: localPassword(),
-      database: 'postgres',
-      connectionTimeoutMillis: 3000,
-      ssl,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.query(serverSql.ping);
-      return true;
-    } catch {
-      // next: without TLS
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }
-  return false;
-}
-
-/** Does anything accept TCP connections on this loopback port? */
-function portTaken(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 const TLS_MARK = 'pg-federation-tls';
 
 /** Whether a server's data directory was last configured for TLS. */
@@ -178,9 +156,43 @@ function configureTls(server: LocalServer, tls: boolean): void {
   writeServerFile(server.dataDir, TLS_MARK, tls ? 'on' : 'off', 0o644);
 }
 
+/** Why a member's port cannot be this clone's server's, with the way out; undefined when it can. */
+async function portProblem(server: LocalServer): Promise<string | undefined> {
+  if (!(await portTaken(server.port))) return undefined;
+  const owner = portOwner(server.port) ?? "something that is not this clone's server";
+  const count = localServers().length;
+  return (
+    `port ${server.port} of member "${server.name}" is used by ${owner}, not this clone's server: move this clone's ` +
+    `servers with \`${LOCAL_BASE_PORT_KEY}: ${await freeBasePort(count)}\` in Pulumi.local.yaml (or change the ` +
+    "members' ports there), or stop what runs there"
+  );
+}
+
+/** Whether this clone's server of a member runs, on the member's port. */
+export function ownServerRunning(server: LocalServer): boolean {
+  return postmasterOf(server.dataDir)?.port === server.port;
+}
+
+/**
+ * For the commands that only read and write rows (insert, verify, status): every member's server
+ * must be this clone's and running. The problems, one per member, each with its fix.
+ */
+export async function notServing(servers: LocalServer[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const server of servers) {
+    if (ownServerRunning(server)) continue;
+    problems.push(
+      (await portProblem(server)) ??
+        `member "${server.name}": its server (127.0.0.1:${server.port}) is not running; \`npm run local\` starts it`,
+    );
+  }
+  return problems;
+}
+
 /**
  * Initialise (first time) and start one server; reuse it when it already runs as configured (a
- * server whose TLS switch changed is restarted).
+ * server whose TLS switch or port changed is restarted). A port held by anything but this clone's
+ * own server is never used.
  */
 export async function startServer(
   server: LocalServer,
@@ -188,27 +200,65 @@ export async function startServer(
 ): Promise<'reused' | 'started' | 'created' | 'restarted'> {
   const tls = localTlsEnabled();
   let restarted = false;
-  if (await answers(server.port)) {
-    if (!isInitialised(server.dataDir) || servedWithTls(server.dataDir) === tls) return 'reused';
+  const running = postmasterOf(server.dataDir);
+  if (running !== undefined) {
+    if (running.port === server.port && servedWithTls(server.dataDir) === tls) return 'reused';
     await stop(server.dataDir);
     restarted = true;
-  } else if (await portTaken(server.port)) {
-    throw new Error(
-      `port ${server.port} of member "${server.name}" is taken by something that is not this project's server ` +
-        `(another PostgreSQL?); stop it or change the member's port in Pulumi.local.yaml`,
-    );
   }
+  const taken = await portProblem(server);
+  if (taken !== undefined) throw new Error(taken);
   makeServerRoot(path.dirname(path.dirname(server.dataDir)));
   makeServerRoot(path.dirname(server.dataDir));
   const created = !isInitialised(server.dataDir);
   if (created) await initialise(server.dataDir, localPassword());
   configureTls(server, tls);
-  await start(server.dataDir, server.port, serverFlags({ capacity, tls }));
+  try {
+    await start(server.dataDir, server.port, serverFlags({ capacity, tls }));
+  } catch (err) {
+    // Taken between the check and the start: say whose it is, as the check does.
+    const log = path.join(server.dataDir, 'server.log');
+    const bind =
+      existsSync(log) &&
+      /could not bind .*Address already in use/.test(readFileSync(log, 'utf8').slice(-4000));
+    if (bind)
+      throw new Error(
+        (await portProblem(server)) ??
+          `port ${server.port} of member "${server.name}" was taken while its server started`,
+      );
+    throw err;
+  }
   detach(server.dataDir); // these servers outlive the command
   return created ? 'created' : restarted ? 'restarted' : 'started';
 }
 
+/**
+ * Every server this clone's job has made, configured or not (a member removed from
+ * Pulumi.local.yaml keeps its server until local:stop or local:destroy), with whether it runs.
+ */
+export function everyLocalServer(
+  cfg: FederationConfig,
+): Array<LocalServer & { configured: boolean; running: boolean }> {
+  const configured = localServers(cfg);
+  const root = serversDir();
+  const made = existsSync(root)
+    ? readdirSync(root).filter(
+        (d) => isInitialised(path.join(root, d)) && !configured.some((c) => c.name === d),
+      )
+    : [];
+  return [
+    ...configured.map((c) => ({ ...c, configured: true, running: ownServerRunning(c) })),
+    ...made.map((name) => {
+      const dataDir = path.join(root, name);
+      const pm = postmasterOf(dataDir);
+      return { name, port: pm?.port ?? 0, dataDir, configured: false, running: pm !== undefined };
+    }),
+  ];
+}
+
+/** Stop a server of this clone's (a postmaster.pid left by a machine's restart is no running server). */
 export async function stopServer(server: LocalServer): Promise<'stopped' | 'not running'> {
+  if (postmasterOf(server.dataDir) === undefined) return 'not running';
   return stop(server.dataDir);
 }
 

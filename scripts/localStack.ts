@@ -10,7 +10,7 @@
  * command on the local stack (`npm run local`, `local:destroy`, `local:status`,
  * `status -- --stack local`) opens it through `openLocalStack`.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Stack } from '@pulumi/pulumi/automation';
 import { CONFIG_NAMESPACE } from '../components/config/errors';
@@ -59,4 +59,39 @@ export async function openLocalStack(passwordsFor: string[] = []): Promise<Stack
 /** Whether the local stack has been created (its state exists under `.local/state`). */
 export function localStackExists(): boolean {
   return existsSync(path.join(STATE_DIR, '.pulumi', 'stacks'));
+}
+
+/**
+ * What each member's config was at the last successful `npm run local` (its connection settings:
+ * host, port, TLS), kept in `.local/` so the next run can tell which members connect differently
+ * now (TLS switched, a basePort set). A refresh reads every resource through the connection its
+ * state recorded, which such a member no longer accepts; those members are moved by an `up` first.
+ */
+const DEPLOYED_FILE = 'deployed-members.json';
+
+type MemberRecord = Record<string, unknown> & { name?: unknown };
+
+function membersOf(raw: Record<string, unknown>): MemberRecord[] {
+  const members = raw[`${CONFIG_NAMESPACE}:members`];
+  return Array.isArray(members) ? (members as MemberRecord[]) : [];
+}
+
+export function recordDeployedMembers(raw: Record<string, unknown>): void {
+  writeFileSync(path.join(LOCAL_DIR, DEPLOYED_FILE), JSON.stringify(membersOf(raw)), { mode: 0o600 });
+}
+
+/** The members, deployed before and still configured, whose config differs from their last deployed one. */
+export function membersChangedSinceDeploy(raw: Record<string, unknown>): string[] {
+  const file = path.join(LOCAL_DIR, DEPLOYED_FILE);
+  if (!existsSync(file)) return [];
+  let deployed: MemberRecord[];
+  try {
+    deployed = JSON.parse(readFileSync(file, 'utf8')) as MemberRecord[];
+  } catch {
+    return [];
+  }
+  const byName = new Map(deployed.map((m) => [String(m.name), JSON.stringify(m)]));
+  return membersOf(raw)
+    .filter((m) => byName.has(String(m.name)) && byName.get(String(m.name)) !== JSON.stringify(m))
+    .map((m) => String(m.name));
 }

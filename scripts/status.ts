@@ -4,14 +4,14 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { LocalWorkspace, type Stack } from '@pulumi/pulumi/automation';
+import { CommandError, LocalWorkspace, type Stack } from '@pulumi/pulumi/automation';
 import { SSL_MODES, type SslMode } from '../components/enums';
 import type { PgConnection } from '../components/providers/connection';
 import { errorMessage } from '../components/providers/connection';
 import { LOCAL_STACK } from './localServers';
 import { openLocalStack } from './localStack';
 import { configFromStack } from '../components/stackConfig';
-import { pulumiOnPath } from './pulumiCli';
+import { engineErrors, pulumiOnPath } from './pulumiCli';
 import { plan } from '../components/plan';
 import { collect, publicationsOf, subscriptionsOf } from './status/collect';
 import { renderReport } from './status/render';
@@ -198,7 +198,9 @@ export async function runStatus(argv: string[]): Promise<number> {
     return report.healthy ? 0 : 1;
   } catch (err) {
     const usage = err instanceof UsageError || (err instanceof TypeError && 'code' in err);
-    console.error(`pg-federation status: ${errorMessage(err).split('\n')[0]}${usage ? ' (see --help)' : ''}`);
+    // The engine's own words for a failed CLI call (not of the Automation API's `code: -2` header).
+    const message = err instanceof CommandError ? engineErrors(errorMessage(err)) : errorMessage(err);
+    console.error(`pg-federation status: ${message.split('\n').join('; ')}${usage ? ' (see --help)' : ''}`);
     return 2;
   }
 }

@@ -3,7 +3,7 @@
  * problems. Relations share one namespace per schema on every server: tables, their DEFAULT
  * partitions, every member's partitions, and the primary key index PostgreSQL names `<partition>_pkey`
  * for each. Pulumi resource names must be unique too, aliases included. Each kind adds its own rules
- * (PGO's `<cluster>-<suffix>` objects).
+ * (PGO's `<cluster>-<suffix>` objects). Two members at one endpoint are one server.
  */
 import {
   MAX_IDENTIFIER_BYTES,
@@ -81,6 +81,8 @@ export function nameCollisions(cfg: FederationConfig, registry: KindRegistry): s
     }
   }
 
+  problems.push(...sameServer(cfg));
+
   for (const [kind, definition] of Object.entries(registry.kinds)) {
     const own = cfg.members.filter((m) => m.kind === kind);
     problems.push(...(definition.nameProblems?.(own, memberKey) ?? []));
@@ -148,6 +150,30 @@ function resourceClaims(cfg: FederationConfig, memberKey: (name: string) => stri
       key: memberKey(member),
     }));
   });
+}
+
+/**
+ * Two members reached at one endpoint are one server, which cannot be two members: each would
+ * publish and subscribe to itself (a typo in a port, most often).
+ */
+function sameServer(cfg: FederationConfig): string[] {
+  const loopback = (host: string) =>
+    ['localhost', '127.0.0.1', '::1'].includes(host.toLowerCase()) ? '127.0.0.1' : host.toLowerCase();
+  const seen = new Map<string, string>();
+  const problems: string[] = [];
+  cfg.members.forEach((m, i) => {
+    const endpoint = `${loopback(m.admin.host)}:${m.admin.port}`;
+    const earlier = seen.get(endpoint);
+    if (earlier === undefined) {
+      seen.set(endpoint, m.name);
+      return;
+    }
+    problems.push(
+      `${CONFIG_NAMESPACE}:members[${i}].port: members "${earlier}" and "${m.name}" are both ${m.admin.host}:${m.admin.port}, ` +
+        'one server; give each member its own server (port or host)',
+    );
+  });
+  return problems;
 }
 
 function duplicates(claims: Claim[]): string[] {

@@ -142,7 +142,7 @@ async function connectClient(member: string, conn: PgConnection): Promise<Client
       }
       const message = errorMessage(err, [conn.password]);
       const hint = tlsHint(`${(err as { code?: string }).code ?? ''} ${message}`, 'sslrootcert');
-      throw new Unreachable(
+      throw unreachable(
         member,
         `cannot connect to member "${member}" at ${describeConnection(conn)} (sslmode=${conn.sslmode}): ${message}` +
           (refused
@@ -183,15 +183,25 @@ export function tlsHint(error: string, caKey: 'sslrootcert' | 'replicationSslroo
   return undefined;
 }
 
-/** A member's server could not be reached (as opposed to a statement that failed on it). */
-export class Unreachable extends Error {
-  constructor(
-    public readonly member: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'Unreachable';
-  }
+/**
+ * A member's server could not be reached (as opposed to a statement that failed on it): an Error
+ * named `Unreachable` that carries the member. Not a subclass of Error: Pulumi's serialization of a
+ * dynamic provider rebuilds a `class … extends Error` without Error's construction, so its
+ * instances lose their message and stack (the engine then prints "Unknown Error"; shown by
+ * tests/unit/serialization.test.ts).
+ */
+export type Unreachable = Error & { readonly name: 'Unreachable'; readonly member: string };
+
+export function unreachable(member: string, message: string): Unreachable {
+  return Object.assign(new Error(message), { name: 'Unreachable' as const, member });
+}
+
+export function isUnreachable(err: unknown): err is Unreachable {
+  return (
+    err instanceof Error &&
+    err.name === 'Unreachable' &&
+    typeof (err as { member?: unknown }).member === 'string'
+  );
 }
 
 /** Run `fn`; anything it throws comes back as one redacted error prefixed with `where`. */
@@ -204,7 +214,7 @@ export async function explained<T>(
     return await fn();
   } catch (err) {
     const message = `${where}: ${errorMessage(err, secrets)}`;
-    throw err instanceof Unreachable ? new Unreachable(err.member, message) : new Error(message);
+    throw isUnreachable(err) ? unreachable(err.member, message) : new Error(message);
   }
 }
 

@@ -23,7 +23,7 @@ import { isSqlName } from '../naming';
 import {
   type PgConnection,
   type ResourceArgs,
-  Unreachable,
+  isUnreachable,
   configureProvider,
   explained,
   inTransaction,
@@ -371,7 +371,7 @@ export const partitionProvider = {
       );
     } catch (err) {
       // A server declared lost took its partitions with it.
-      if (err instanceof Unreachable && isLost(member)) {
+      if (isUnreachable(err) && isLost(member)) {
         report(
           `${where}: member "${member}" is listed in lostMembers and unreachable; forgotten without reaching it`,
         );

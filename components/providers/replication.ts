@@ -5,7 +5,7 @@
  * peers' copies. Serialized by value into the providers that call it.
  */
 import type { Client } from 'pg';
-import { type PgConnection, Unreachable, inTransaction, report, withClient } from './connection';
+import { type PgConnection, isUnreachable, inTransaction, report, withClient } from './connection';
 import { listBound, qualified } from './sql/identifiers';
 import { partitions } from './sql/partitions';
 import { publications } from './sql/publications';
@@ -318,7 +318,7 @@ export async function cleanRestoreLeftovers(client: Client, r: Restore): Promise
         `restoring ${r.schema}.${r.partition} on "${r.member}": dropped what an interrupted restore left on "${peer.member}"`,
       );
     }).catch((err: unknown) => {
-      if (!(err instanceof Unreachable)) throw err;
+      if (!isUnreachable(err)) throw err;
     });
   }
 }
@@ -348,7 +348,7 @@ export async function restoreFromPeers(client: Client, r: Restore): Promise<void
       });
       if (rows !== undefined) counts.push({ peer, rows });
     } catch (err) {
-      if (!(err instanceof Unreachable)) throw err;
+      if (!isUnreachable(err)) throw err;
       report(
         `restoring ${b.schema}.${b.partition} on "${r.member}": peer "${peer.member}" is unreachable, its copy not considered`,
       );

@@ -20,7 +20,7 @@ import type { Client } from 'pg';
 import {
   type PgConnection,
   type ResourceArgs,
-  Unreachable,
+  isUnreachable,
   configureProvider,
   errorMessage,
   explained,
@@ -155,7 +155,7 @@ export const slotLimitsProvider = {
         props: { ...props, maxSlotWalKeepSizeMB: Number.isFinite(mb) ? mb : props.maxSlotWalKeepSizeMB },
       };
     } catch (err) {
-      if (err instanceof Unreachable) return { id, props }; // the other resources' reads report it
+      if (isUnreachable(err)) return { id, props }; // the other resources' reads report it
       throw err;
     }
   },
@@ -181,7 +181,7 @@ export const slotLimitsProvider = {
         }),
       );
     } catch (err) {
-      if (err instanceof Unreachable && isLost(props.member)) return;
+      if (isUnreachable(err) && isLost(props.member)) return;
       throw err;
     }
   },

@@ -24,9 +24,8 @@
 import * as pulumi from '@pulumi/pulumi';
 import { isSqlName } from '../naming';
 import {
-  type PgConnection,
   type ResourceArgs,
-  Unreachable,
+  isUnreachable,
   configureProvider,
   describeConnection,
   errorMessage,
@@ -36,40 +35,21 @@ import {
   withClient,
 } from './connection';
 import { changedKeys, invalidKeys } from './inputs';
-import { type Landing, dropSubscriptionOnly } from './replication';
+import { dropSubscriptionOnly } from './replication';
 import { FederationResource } from './resource';
 import { subscriptions } from './sql/subscriptions';
-import { dropOrphanSlot, ensure, findSubscription, slotOnPublisher } from './subscriptionSteps';
+import {
+  type SubscriptionSpec,
+  dropOrphanSlot,
+  ensure,
+  findSubscription,
+  slotOnPublisher,
+} from './subscriptionSteps';
 
 export type { Landing } from './replication';
 
-export interface SubscriptionInputs {
-  subscriber: string;
-  publisher: string;
-  /** Pulumi's admin connection to the subscriber. */
-  connection: PgConnection;
-  /** Pulumi's admin connection to the publisher: checks the publication, makes and drops the slot. */
-  publisherConnection: PgConnection;
-  /** libpq conninfo the subscriber's server uses to reach the publisher. */
-  conninfo: string;
-  name: string;
-  publication: string;
-  slotName: string;
-  syncTimeoutSeconds: number;
-  /**
-   * The subscriber's copies of the publisher's partitions: everything this subscription may write
-   * into, and all it may ever empty. Used at creation (tables added later join through their
-   * landing partitions).
-   */
-  landings?: Landing[];
-  /**
-   * A failover slot, where both ends run PostgreSQL 17+ (the plan says when it may be one): the
-   * publisher's standbys that synchronise slots keep it through a failover. Absent in older states: false.
-   */
-  failover?: boolean;
-  /** The apply worker's `synchronous_commit`. Absent in older states: `off`, PostgreSQL's default. */
-  synchronousCommit?: string;
-}
+/** What a subscription is: its definition lives with the steps that make it (subscriptionSteps.ts). */
+export type SubscriptionInputs = SubscriptionSpec;
 
 export interface SubscriptionOutputs extends SubscriptionInputs {
   /**
@@ -227,7 +207,7 @@ export const subscriptionProvider = {
         }),
       );
     } catch (err) {
-      if (!(err instanceof Unreachable && isLost(props.subscriber))) throw err;
+      if (!(isUnreachable(err) && isLost(props.subscriber))) throw err;
       slotMayBeLeft = true;
       report(
         `${where}: member "${props.subscriber}" is listed in lostMembers and unreachable; forgotten without reaching it`,

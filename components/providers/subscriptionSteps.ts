@@ -18,7 +18,7 @@
  * Serialized by value into the Subscription provider.
  */
 import type { Client } from 'pg';
-import { type PgConnection, Unreachable, inTransaction, report, tlsHint, withClient } from './connection';
+import { type PgConnection, isUnreachable, inTransaction, report, tlsHint, withClient } from './connection';
 import {
   type Landing,
   type SlotState,
@@ -42,15 +42,28 @@ import { type ServerVersions, both17, subscriptions } from './sql/subscriptions'
 export interface SubscriptionSpec {
   subscriber: string;
   publisher: string;
+  /** Pulumi's admin connection to the subscriber. */
   connection: PgConnection;
+  /** Pulumi's admin connection to the publisher: checks the publication, makes and drops the slot. */
   publisherConnection: PgConnection;
+  /** libpq conninfo the subscriber's server uses to reach the publisher. */
   conninfo: string;
   name: string;
   publication: string;
   slotName: string;
   syncTimeoutSeconds: number;
+  /**
+   * The subscriber's copies of the publisher's partitions: everything this subscription may write
+   * into, and all it may ever empty. Used at creation (tables added later join through their
+   * landing partitions).
+   */
   landings?: Landing[];
+  /**
+   * A failover slot, where both ends run PostgreSQL 17+ (the plan says when it may be one): the
+   * publisher's standbys that synchronise slots keep it through a failover. Absent in older states: false.
+   */
   failover?: boolean;
+  /** The apply worker's `synchronous_commit`. Absent in older states: `off`, PostgreSQL's default. */
   synchronousCommit?: string;
 }
 
@@ -74,7 +87,7 @@ export async function findSubscription(
 export async function slotOnPublisher(s: SubscriptionSpec): Promise<SlotState | undefined> {
   return withClient(s.publisher, s.publisherConnection, (pub) => slotState(pub, s.slotName)).catch(
     (err: unknown) => {
-      if (err instanceof Unreachable) return undefined;
+      if (isUnreachable(err)) return undefined;
       throw err;
     },
   );

@@ -7,7 +7,7 @@
  */
 import type { Client } from 'pg';
 import { slotName } from '../naming';
-import { type PgConnection, Unreachable, inTransaction, report, withClient } from './connection';
+import { type PgConnection, isUnreachable, inTransaction, report, withClient } from './connection';
 import { type ShapeStep, canonicalColumns, declaredShape, readShape, shapeSteps } from './shape';
 import { columnList, listBound, qualified } from './sql/identifiers';
 import { partitions } from './sql/partitions';
@@ -142,7 +142,7 @@ export async function peersReachable(t: TableChange): Promise<void> {
     try {
       await withClient(peer.member, peer.connection, async () => undefined);
     } catch (err) {
-      if (!(err instanceof Unreachable)) throw err;
+      if (!isUnreachable(err)) throw err;
       down.push(peer.member);
     }
   }

@@ -254,7 +254,24 @@ export async function initialise(dataDir: string, password: string, major = sele
   }
 }
 
+/** The servers this process started and has not stopped or detached. */
 const running = new Set<string>();
+
+/**
+ * While a process has servers that would outlive it, Ctrl-C or SIGTERM ends it (the exit handler
+ * below stops them); with none (the local job, whose servers are detached, or after every stop) no
+ * listener of this module is left, so the process's own handling of its signals, or Node's
+ * default, holds.
+ */
+const exitOnSignal = (): never => process.exit(130);
+function track(dataDir: string): void {
+  if (running.size === 0) for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, exitOnSignal);
+  running.add(dataDir);
+}
+function untrack(dataDir: string): void {
+  if (!running.delete(dataDir) || running.size > 0) return;
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, exitOnSignal);
+}
 
 /** Start a server in the background (pg_ctl); it outlives this process unless stopped. */
 export async function start(dataDir: string, port: number, flags: string[]): Promise<void> {
@@ -266,18 +283,18 @@ export async function start(dataDir: string, port: number, flags: string[]): Pro
     throw new Error(
       `could not start the server in ${dataDir} on port ${port}: ${result.output} (log: ${log})`,
     );
-  running.add(dataDir);
+  track(dataDir);
 }
 
 /** Stop a server (fast shutdown: sessions are ended, no data is lost). */
 export async function stop(dataDir: string): Promise<'stopped' | 'not running'> {
   if (!existsSync(path.join(dataDir, 'postmaster.pid'))) {
-    running.delete(dataDir);
+    untrack(dataDir);
     return 'not running';
   }
   const { pg_ctl } = await binaries(majorOf(dataDir));
   const result = run(pg_ctl, ['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60']);
-  running.delete(dataDir);
+  untrack(dataDir);
   if (result.status !== 0) throw new Error(`could not stop the server in ${dataDir}: ${result.output}`);
   return 'stopped';
 }
@@ -291,7 +308,7 @@ export async function kill(dataDir: string): Promise<void> {
   const pidFile = path.join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  running.delete(dataDir);
+  untrack(dataDir);
   const killed = killTree(pid);
   for (let i = 0; i < 200; i++) {
     if (!killed.some(alive)) return;
@@ -329,7 +346,7 @@ export function appendAutoConf(dataDir: string, lines: string[]): void {
  * (servers meant to outlive the process, as the local job's, are forgotten with `detach`).
  */
 export function detach(dataDir: string): void {
-  running.delete(dataDir);
+  untrack(dataDir);
 }
 
 process.on('exit', () => {
@@ -340,7 +357,3 @@ process.on('exit', () => {
     if (pgCtl !== undefined) run(pgCtl, ['stop', '-D', dataDir, '-m', 'immediate']);
   }
 });
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => process.exit(130));
-}

@@ -350,4 +350,38 @@ describe(`Subscription provider on embedded PostgreSQL ${MAJOR}`, function () {
     const [precious] = await query<{ n: string }>(east, 'SELECT count(*) AS n FROM precious');
     assert.equal(precious?.n, '100');
   });
+
+  it('delete when the publisher answers but holds no such slot and refuses the replication conninfo (a rebuilt server): dropped without a slot, not refused', async function () {
+    // Before: DROP SUBSCRIPTION tried the replication conninfo, which the rebuilt server refuses,
+    // and the delete failed with "could not drop it" although there was nothing left to drop.
+    assert.ok(await subscription(east));
+    await query(east, `ALTER SUBSCRIPTION ${SUB} DISABLE`);
+    await waitFor(
+      'the slot released',
+      async () =>
+        (await query(west, 'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [SUB]))
+          .length === 1,
+    );
+    await query(west, 'SELECT pg_drop_replication_slot($1)', [SUB]);
+    // What the subscriber's server will try: a role the rebuilt publisher does not let in.
+    await query(
+      east,
+      `ALTER SUBSCRIPTION ${SUB} CONNECTION 'host=127.0.0.1 port=${west.port} dbname=postgres user=no_such_replicator connect_timeout=5'`,
+    );
+    await assert.rejects(
+      query(east, `DROP SUBSCRIPTION ${SUB}`),
+      /could not connect to publisher when attempting to drop replication slot/,
+    );
+    const { reports } = await captureReports(() => provider.delete(id, inputs));
+    assert.ok(
+      reports.some((r) =>
+        r.includes(
+          `subscription ${SUB} on "hippo-east": dropped; its slot ${SUB} was already gone from publisher "hippo-west"`,
+        ),
+      ),
+      reports.join('\n'),
+    );
+    assert.equal(await subscription(east), undefined);
+    assert.equal(await slotExists(west), false);
+  });
 });

@@ -4,6 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { problemsOf } from '../support/configProblems';
+import { parseFederationConfig } from '../../components/stackConfig';
 
 const seed = { members: [{ name: 'hippo-east' }, { name: 'hippo-central' }, { name: 'hippo-west' }] };
 
@@ -102,4 +103,24 @@ describe('names the federation derives, checked against each other (a collision 
       );
     });
   }
+});
+
+describe('endpoints the members name, checked against each other', function () {
+  it('refuses two members at one endpoint (one server), naming both and the key to change', function () {
+    const external = (name: string, host: string, port: number) => ({ name, kind: 'external', host, port });
+    assert.deepEqual(
+      problemsOf({
+        members: [
+          external('hippo-east', '127.0.0.1', 55431),
+          external('hippo-west', '127.0.0.1', 55433),
+          external('hippo-south', 'localhost', 55433),
+        ],
+      }),
+      [
+        'pg-federation:members[2].port: members "hippo-west" and "hippo-south" are both localhost:55433, one server; give each member its own server (port or host)',
+      ],
+    );
+    // The same port on two hosts is two servers.
+    parseFederationConfig({ members: [external('a', 'db-a', 5432), external('b', 'db-b', 5432)] });
+  });
 });
