@@ -1,4 +1,9 @@
-/** Time to evaluate the Pulumi program under mocks, for meshes whose resource count grows as N². */
+/**
+ * Time to evaluate the Pulumi program under mocks, for meshes whose resource count grows as N², beside
+ * the SDK's own floor measured in the same run: as many bare custom resources, registered through
+ * the same mocks, under the same ts-node the language host runs programs with. Also the provider text
+ * each dynamic resource carries (its `__provider` input, which the state holds in inputs and outputs).
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -10,16 +15,32 @@ import { median, timed } from './stats';
 export interface ProgramResult {
   members: number;
   resources: number;
+  dynamicResources: number;
   evaluateMs: number;
+  /** The same number of bare custom resources, registered by one component. */
+  floorMs: number;
+  /** The longest `__provider` text of a dynamic resource, in characters. */
+  providerChars: number;
+}
+
+interface Counter {
+  count: number;
+  dynamic: number;
+  providerChars: number;
 }
 
 /** Mocks that answer every registration as the engine would for a create, and count them. */
-function installMocks(): { count: number } {
-  const counter = { count: 0 };
+function installMocks(): Counter {
+  const counter: Counter = { count: 0, dynamic: 0, providerChars: 0 };
   pulumi.runtime.setMocks(
     {
       newResource(args) {
         counter.count++;
+        const provider: unknown = args.inputs.__provider;
+        if (typeof provider === 'string') {
+          counter.dynamic++;
+          counter.providerChars = Math.max(counter.providerChars, provider.length);
+        }
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === 'random:index/randomPassword:RandomPassword') state.result = `pw-${args.name}`;
         if (args.type === 'random:index/randomBytes:RandomBytes') state.base64 = 'AAAAAAAAAAAAAAAAAAAAAA==';
@@ -35,13 +56,36 @@ function installMocks(): { count: number } {
   return counter;
 }
 
+class Noop extends pulumi.CustomResource {
+  constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
+    super('bench:index:Noop', name, props, opts);
+  }
+}
+
+class Floor extends pulumi.ComponentResource {
+  readonly children: pulumi.CustomResource[];
+  constructor(count: number) {
+    super('bench:index:Floor', 'floor');
+    this.children = Array.from(
+      { length: count },
+      (_, i) => new Noop(`noop-${i}`, { index: i, member: `hippo-${i}` }, { parent: this }),
+    );
+    this.registerOutputs({});
+  }
+}
+
+async function settled(resources: pulumi.Resource[]): Promise<void> {
+  await Promise.all(resources.map((r) => new Promise((resolve) => r.urn.apply(resolve))));
+}
+
 export async function benchProgram(members: number, rounds: number): Promise<ProgramResult> {
   const config = parseFederationConfig({
     members: Array.from({ length: members }, (_, i) => ({ name: `hippo-${i + 1}` })),
     maxMembers: Math.max(10, members),
   });
   const times: number[] = [];
-  let resources = 0;
+  const floors: number[] = [];
+  let counted: Counter = { count: 0, dynamic: 0, providerChars: 0 };
   // The program writes each PGO member's CA file (components/servers/pgo.ts): into a folder of this
   // run's, removed afterwards, so the benchmark leaves nothing under the OS temp dir.
   const caDir = mkdtempSync(path.join(tmpdir(), 'pg-federation-bench-ca-'));
@@ -53,17 +97,25 @@ export async function benchProgram(members: number, rounds: number): Promise<Pro
       times.push(
         await timed(async () => {
           const federation = new Federation('federation', { config, passwords: {} });
-          await Promise.all(
-            federation.resources().map((r) => new Promise((resolve) => r.urn.apply(resolve))),
-          );
+          await settled(federation.resources());
         }),
       );
-      resources = counter.count;
+      counted = counter;
+      installMocks();
+      // As many resources as the federation registered (its component included).
+      floors.push(await timed(() => settled(new Floor(counter.count - 1).children)));
     }
   } finally {
     if (previous === undefined) delete process.env.PG_FEDERATION_CA_DIR;
     else process.env.PG_FEDERATION_CA_DIR = previous;
     rmSync(caDir, { recursive: true, force: true });
   }
-  return { members, resources, evaluateMs: median(times) };
+  return {
+    members,
+    resources: counted.count,
+    dynamicResources: counted.dynamic,
+    evaluateMs: median(times),
+    floorMs: median(floors),
+    providerChars: counted.providerChars,
+  };
 }

@@ -9,29 +9,43 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAJOR, SUPPORTED_MAJORS } from '../scripts/embedded/postgres';
 import { ServerSet, query } from '../scripts/embedded/serverSet';
+import { type EngineResult, benchEngine, benchState } from './engine';
 import { benchProgram, type ProgramResult } from './program';
 import { benchPropagation, type PropagationResult } from './propagation';
 import { round } from './stats';
 import { benchWritePath, type WritePathResult } from './writePath';
 
-const USAGE = `usage: npm run bench [-- [--quick] [--majors 14,18]]
+const PARTS = ['write', 'propagation', 'program', 'engine'] as const;
+type Part = (typeof PARTS)[number];
+
+const USAGE = `usage: npm run bench [-- [--quick] [--majors 14,18] [--only ${PARTS.join(',')}]]
 
   Measures side by side, in one run: the local write path (plain table, the federated table, the
   seed's trigger) and propagation through a live mesh, per PostgreSQL major; the Pulumi program's
-  evaluation under mocks. Prints markdown tables of times and ratios.
+  evaluation under mocks beside the SDK's floor; the real engine (pulumi up, preview, adding a
+  member) at 10 members beside its floor, and the checkpoint's size. Prints markdown tables of
+  times and ratios. The engine part needs the pulumi CLI on PATH.
 
-  (no option)       every supported major (${SUPPORTED_MAJORS.join(', ')}), full sizes (about 10 minutes on 2 cores);
+  (no option)       every supported major (${SUPPORTED_MAJORS.join(', ')}), full sizes (about 20 minutes on 2 cores);
                     writes bench/results/results.json, results.md and ratios.svg (tracked)
-  --quick           small sizes, one round (about 1 minute); writes bench/results/*-quick.*
-                    (ignored by git), never the tracked results
+  --quick           small sizes, one round, 3 members for the engine (a few minutes); writes
+                    bench/results/*-quick.* (ignored by git), never the tracked results
   --majors LIST     only these majors, e.g. 14,18
+  --only LIST       only these parts (${PARTS.join(', ')}); writes bench/results/*-quick.* too
   --help            this text`;
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean' }, majors: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: {
+    quick: { type: 'boolean' },
+    majors: { type: 'string' },
+    only: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
 });
 const QUICK = args.quick === true || process.env.BENCH_QUICK === '1';
 const MAJORS = (args.majors ?? SUPPORTED_MAJORS.join(',')).split(',').map(Number);
+const ONLY = (args.only ?? PARTS.join(',')).split(',') as Part[];
+const PARTIAL = args.only !== undefined;
 const RESULTS = path.join(__dirname, 'results');
 const log = (line: string): void => console.error(line);
 
@@ -49,6 +63,13 @@ interface Results {
   >;
   propagation: Array<PropagationResult & { rowAllOverFirst: number; bulkAllOverFirst: number }>;
   program: ProgramResult[];
+  engine: EngineResult[];
+  state: Array<{
+    members: number;
+    resources: number;
+    bytesPerResource: number;
+    providerCharsPerDynamic: number;
+  }>;
 }
 
 function table(header: string[], rows: Array<Array<string | number>>): string {
@@ -105,6 +126,9 @@ async function main(): Promise<void> {
   const unknown = MAJORS.filter((m) => !(SUPPORTED_MAJORS as readonly number[]).includes(m));
   if (unknown.length > 0)
     throw new Error(`--majors: ${unknown.join(', ')} not among ${SUPPORTED_MAJORS.join(', ')}`);
+  const unknownParts = ONLY.filter((p) => !(PARTS as readonly string[]).includes(p));
+  if (unknownParts.length > 0)
+    throw new Error(`--only: ${unknownParts.join(', ')} not among ${PARTS.join(', ')}`);
   const started = Date.now();
   const writeOpts = QUICK
     ? { rounds: 1, singleRows: 300, bulkRows: 10_000, preload: 5_000 }
@@ -112,10 +136,12 @@ async function main(): Promise<void> {
   const propOpts = QUICK ? { samples: 20, bulkRows: 10_000 } : { samples: 200, bulkRows: 100_000 };
   const meshes = QUICK ? [3] : [3, 5, 8];
   const programSizes = QUICK ? [3, 10] : [3, 10, 30];
+  const engineMembers = QUICK ? 3 : 10;
 
   const writePath: Array<WritePathResult & { postgres: string }> = [];
   const propagation: PropagationResult[] = [];
   for (const major of MAJORS) {
+    if (!ONLY.includes('write')) break;
     log(`PostgreSQL ${major}: write path ...`);
     const set = await ServerSet.start(['bench-write'], { major });
     try {
@@ -127,6 +153,9 @@ async function main(): Promise<void> {
     } finally {
       await set.stopAll();
     }
+  }
+  for (const major of MAJORS) {
+    if (!ONLY.includes('propagation')) break;
     log(`PostgreSQL ${major}: propagation ...`);
     // Every mesh size on the newest major; the seed's three members on every major.
     for (const members of major === DEFAULT_MAJOR ? meshes : [3]) {
@@ -134,9 +163,33 @@ async function main(): Promise<void> {
     }
   }
 
-  log('program under mocks ...');
   const program: ProgramResult[] = [];
-  for (const members of programSizes) program.push(await benchProgram(members, QUICK ? 1 : 3));
+  if (ONLY.includes('program')) {
+    log('program under mocks ...');
+    for (const members of programSizes) program.push(await benchProgram(members, QUICK ? 1 : 3));
+  }
+  const engine: EngineResult[] = [];
+  const state: Results['state'] = [];
+  if (ONLY.includes('engine')) {
+    log('checkpoint of 3 members ...');
+    const three = await benchState(3);
+    state.push({
+      members: 3,
+      resources: three.resources,
+      bytesPerResource: three.bytes / three.resources,
+      providerCharsPerDynamic: three.providerCharsPerDynamic,
+    });
+    const e = await benchEngine(engineMembers, log);
+    engine.push(e);
+    if (engineMembers !== 3) {
+      state.push({
+        members: e.members,
+        resources: e.resources,
+        bytesPerResource: e.checkpointBytes,
+        providerCharsPerDynamic: e.providerCharsPerDynamic,
+      });
+    }
+  }
 
   const results: Results = {
     date: new Date().toISOString().slice(0, 10),
@@ -145,7 +198,7 @@ async function main(): Promise<void> {
       cores: cpus().length,
       memoryGiB: round(totalmem() / 2 ** 30, 1),
       node: process.version,
-      postgres: [...new Set(writePath.map((w) => w.postgres))].join(', '),
+      postgres: [...new Set(writePath.map((w) => w.postgres))].join(', ') || `${DEFAULT_MAJOR}`,
     },
     settings: { ...writeOpts, ...propOpts, quick: QUICK ? 1 : 0 },
     writePath: writePath.map((w) => {
@@ -165,7 +218,10 @@ async function main(): Promise<void> {
       bulkAllOverFirst: round(p.bulkToAllMs / p.bulkToFirstMs),
     })),
     program,
+    engine,
+    state,
   };
+  const seconds = (ms: number): number => round(ms / 1000, 1);
 
   const md = [
     `Machine: ${results.machine.cpu}, ${results.machine.cores} cores, ${results.machine.memoryGiB} GiB; Node ${results.machine.node}; PostgreSQL ${results.machine.postgres}. Medians of ${writeOpts.rounds} interleaved rounds.`,
@@ -222,17 +278,85 @@ async function main(): Promise<void> {
       ]),
     ),
     '',
-    'The Pulumi program under mocks:',
+    'The Pulumi program under mocks, beside the SDK floor (as many bare custom resources, same mocks, same ts-node):',
     '',
     table(
-      ['members', 'resources', 'evaluate ms'],
-      results.program.map((p) => [p.members, p.resources, round(p.evaluateMs, 0)]),
+      [
+        'members',
+        'resources',
+        'dynamic',
+        'evaluate ms',
+        'ms per resource',
+        'floor ms',
+        'evaluate/floor',
+        'provider chars per dynamic resource',
+      ],
+      results.program.map((p) => [
+        p.members,
+        p.resources,
+        p.dynamicResources,
+        round(p.evaluateMs, 0),
+        round(p.evaluateMs / p.resources, 1),
+        round(p.floorMs, 0),
+        `${round(p.evaluateMs / p.floorMs)}×`,
+        p.providerChars,
+      ]),
+    ),
+    '',
+    'The real engine (Automation API, file backend, embedded PostgreSQL), beside its floor (as many no-op dynamic resources, bench/floor):',
+    '',
+    table(
+      [
+        'members',
+        'resources',
+        'up s',
+        's per resource',
+        'floor up s',
+        'up/floor',
+        'no-change preview s',
+        'floor preview s',
+        'preview/floor',
+        'add one: preview s',
+        'add one: up s',
+        'add one: changes',
+      ],
+      results.engine.map((e) => [
+        e.members,
+        e.resources,
+        seconds(e.upMs),
+        round(e.upMs / 1000 / e.resources, 2),
+        seconds(e.floor.upMs),
+        `${round(e.upMs / e.floor.upMs)}×`,
+        seconds(e.previewMs),
+        seconds(e.floor.previewMs),
+        `${round(e.previewMs / e.floor.previewMs)}×`,
+        seconds(e.addPreviewMs),
+        seconds(e.addUpMs),
+        JSON.stringify(e.addChanges),
+      ]),
+    ),
+    '',
+    'The checkpoint (`pulumi stack export`, secrets encrypted):',
+    '',
+    table(
+      [
+        'members',
+        'resources',
+        'bytes per resource',
+        'provider chars per dynamic resource (inputs + outputs)',
+      ],
+      results.state.map((s) => [
+        s.members,
+        s.resources,
+        round(s.bytesPerResource, 0),
+        round(s.providerCharsPerDynamic, 0),
+      ]),
     ),
   ].join('\n');
   console.log(md);
 
   mkdirSync(RESULTS, { recursive: true });
-  const suffix = QUICK ? '-quick' : '';
+  const suffix = QUICK || PARTIAL ? '-quick' : '';
   writeFileSync(path.join(RESULTS, `results${suffix}.json`), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(path.join(RESULTS, `results${suffix}.md`), `${md}\n`);
   writeFileSync(path.join(RESULTS, `ratios${suffix}.svg`), svg(results));

@@ -183,6 +183,6 @@ export type FederatedTableArgs = ResourceArgs<FederatedTableInputs>;
 /** A federated table on one member. */
 export class FederatedTable extends FederationResource {
   constructor(name: string, args: FederatedTableArgs, opts?: pulumi.CustomResourceOptions) {
-    super(federatedTableProvider, 'FederatedTable', name, args, ['connection', 'peers'], opts);
+    super('federatedTable', 'FederatedTable', name, args, ['connection', 'peers'], opts);
   }
 }

@@ -387,13 +387,6 @@ export type PartitionArgs = ResourceArgs<PartitionInputs>;
 /** A member's partition of a federated table on one server. */
 export class Partition extends FederationResource {
   constructor(name: string, args: PartitionArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      partitionProvider,
-      'Partition',
-      name,
-      args,
-      ['connection', 'publisherConnection', 'restoreFrom'],
-      opts,
-    );
+    super('partition', 'Partition', name, args, ['connection', 'publisherConnection', 'restoreFrom'], opts);
   }
 }

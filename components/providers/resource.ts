@@ -2,9 +2,10 @@
  * The base of our dynamic resources. The inputs named secret (connection info with passwords) are
  * made secret field by field, so that in a preview a field that is not known yet (a new password)
  * leaves the others known, and listed in additionalSecretOutputs, so they stay secret in outputs and
- * state alike. Provider objects never reference this class, so it is not serialized with them.
+ * state alike. Each resource carries a reference to its provider (reference.ts), not its code.
  */
 import * as pulumi from '@pulumi/pulumi';
+import { type ProviderName, providerReference } from './reference';
 
 function secretInput(value: unknown): unknown {
   if (
@@ -20,7 +21,7 @@ function secretInput(value: unknown): unknown {
 
 export abstract class FederationResource extends pulumi.dynamic.Resource {
   protected constructor(
-    provider: pulumi.dynamic.ResourceProvider,
+    provider: ProviderName,
     type: string,
     name: string,
     args: Record<string, unknown>,
@@ -30,7 +31,7 @@ export abstract class FederationResource extends pulumi.dynamic.Resource {
     const props: pulumi.Inputs = { ...args };
     for (const key of secretKeys) if (key in args) props[key] = secretInput(args[key]);
     super(
-      provider,
+      providerReference(provider),
       name,
       props,
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secretKeys] },

@@ -259,13 +259,6 @@ export class ServerCheck extends FederationResource {
 
   constructor(name: string, args: ServerCheckArgs, opts?: pulumi.CustomResourceOptions) {
     // An output that is no input is declared by naming it undefined (it is not sent as an input).
-    super(
-      serverCheckProvider,
-      'ServerCheck',
-      name,
-      { ...args, serverVersion: undefined },
-      ['connection'],
-      opts,
-    );
+    super('serverCheck', 'ServerCheck', name, { ...args, serverVersion: undefined }, ['connection'], opts);
   }
 }

@@ -192,6 +192,6 @@ export type SlotLimitsArgs = ResourceArgs<SlotLimitsInputs>;
 /** The WAL budget (and idle timeout) an external member's server applies to its slots. */
 export class SlotLimits extends FederationResource {
   constructor(name: string, args: SlotLimitsArgs, opts?: pulumi.CustomResourceOptions) {
-    super(slotLimitsProvider, 'SlotLimits', name, args, ['connection'], opts);
+    super('slotLimits', 'SlotLimits', name, args, ['connection'], opts);
   }
 }

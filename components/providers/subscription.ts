@@ -228,7 +228,7 @@ export type SubscriptionArgs = ResourceArgs<SubscriptionInputs>;
 export class Subscription extends FederationResource {
   constructor(name: string, args: SubscriptionArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      subscriptionProvider,
+      'subscription',
       'Subscription',
       name,
       args,

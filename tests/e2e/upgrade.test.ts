@@ -1,6 +1,6 @@
 /**
- * Stacks made by earlier releases, then run by this version: the first preview shows no change at
- * all (resources that got new names keep their URNs through aliases), `up` is a no-op, and
+ * Stacks made by earlier releases, then run by this version: the first preview replaces nothing
+ * (resources that got new names keep their URNs through aliases; what changes is in place), and
  * hippo-south then joins as on any stack. Two releases: the one before `tables` existed (0bb16a9),
  * and the one before the plan decided every resource's inputs (6e80698), with two tables, defaults
  * and indexes. The older program is checked out from this repository's history into a temporary
@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { isProviderReference } from '../../components/providers/reference';
 import { PROJECT_ROOT } from '../../scripts/workspace';
 import { SEED_INSERT } from '../support/convergence';
 import { MAJOR, ServerSet, type TestServer, query, waitFor } from '../../scripts/embedded/serverSet';
@@ -118,7 +119,17 @@ for (const release of [
       for (const n of ['hippo-east', 'hippo-central', 'hippo-west']) await query(set.get(n), SEED_INSERT);
     });
 
-    it("this release previews only what it adds (each server's WAL budget; each subscription's failover slot and synchronous_commit, in place), and its up re-copies nothing", async function () {
+    it("this release previews only what it adds (each server's WAL budget; each subscription's failover slot and synchronous_commit, in place; every dynamic resource's provider by reference), and its up re-copies nothing", async function () {
+      // Every dynamic resource of the old state carries its provider serialized by value: each one
+      // updates once, in place, to carry a reference instead (components/providers/reference.ts).
+      const dynamicOf = async () =>
+        (
+          JSON.parse(await e.exportText()) as {
+            deployment: { resources: Array<{ type: string; outputs?: { __provider?: string } }> };
+          }
+        ).deployment.resources.filter((r) => r.type.startsWith('pulumi-nodejs:dynamic'));
+      const byValue = await dynamicOf();
+      assert.ok(byValue.every((r) => !isProviderReference(r.outputs?.__provider)));
       await e.useProgram();
       const identities = async () =>
         Promise.all(
@@ -129,12 +140,20 @@ for (const release of [
           ),
         );
       const before = await identities();
-      const expected = { create: 3, update: 6 };
+      // The 3 creates: each server's WAL budget (SlotLimits). The updates: every dynamic resource,
+      // the 6 subscriptions among them (failover slot, synchronous_commit) changing for real.
+      const expected = { create: 3, update: byValue.length };
       const preview = await e.stack.preview();
       assert.deepEqual(changes(preview.changeSummary), expected, JSON.stringify(preview.changeSummary));
       const up = await e.stack.up();
       assert.deepEqual(changes(up.summary.resourceChanges), expected);
       assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
+      const migrated = await dynamicOf();
+      assert.equal(migrated.length, byValue.length + 3);
+      for (const r of migrated) {
+        assert.ok(isProviderReference(r.outputs?.__provider), `${r.type}: provider by reference`);
+        assert.ok((r.outputs?.__provider?.length ?? 0) <= 4096);
+      }
       assert.deepEqual(
         await identities(),
         before,

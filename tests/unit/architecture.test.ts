@@ -20,7 +20,10 @@ export const LAYERS: Array<{ name: string; patterns: RegExp[] }> = [
   { name: 'config', patterns: [/^components\/config\//] },
   {
     name: 'provider support',
-    patterns: [/^components\/providers\/sql\//, /^components\/providers\/(connection|inputs|resource)\.ts$/],
+    patterns: [
+      /^components\/providers\/sql\//,
+      /^components\/providers\/(connection|inputs|reference|resource)\.ts$/,
+    ],
   },
   {
     name: 'replication and shapes',

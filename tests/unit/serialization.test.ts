@@ -1,6 +1,7 @@
 /**
- * The dynamic providers are serialized with their closures (as the engine and the mocks do): the
- * text must be small, hold no secret, and work when loaded on its own, as the provider host loads it.
+ * Each dynamic resource carries a reference to its provider (components/providers/reference.ts),
+ * serialized as the engine and the mocks do: the text must be small, hold no secret, and work when
+ * loaded on its own, as the provider host loads it (it requires the providers from the project).
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,9 +9,13 @@ import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { parseFederationConfig } from '../../components/stackConfig';
 import { Federation } from '../../components/federation';
-import { partitionProvider } from '../../components/providers/partition';
-import { federatedTableProvider } from '../../components/providers/federatedTable';
-import { subscriptionProvider } from '../../components/providers/subscription';
+import {
+  type ProviderName,
+  REFERENCE_MARK,
+  providerReference,
+  registryRequest,
+} from '../../components/providers/reference';
+import { providers } from '../../components/providers/registry';
 import { installMocks, registered } from '../support/mocks';
 import { TEST_PASSWORD } from '../support/secrets';
 
@@ -18,22 +23,21 @@ interface Loaded {
   check(olds: unknown, news: unknown): Promise<{ failures: Array<{ property: string }> }>;
   diff(id: string, olds: unknown, news: unknown): Promise<{ changes: boolean; replaces: string[] }>;
   read(id: string, props: unknown): Promise<unknown>;
+  update(id: string, olds: unknown, news: unknown): Promise<{ outs: Record<string, unknown> }>;
 }
 
-const providers = {
-  partition: partitionProvider,
-  subscription: subscriptionProvider,
-  table: federatedTableProvider,
-};
+/** The bound of issue 23: at most 4 KB of provider text in each dynamic resource's state. */
+const MAX_PROVIDER_TEXT = 4096;
 
 describe('dynamic provider serialization', function () {
   // Loaded from a folder inside the project, as the provider host resolves `require('pg')` from it.
   const dir = mkdtempSync(path.join(__dirname, '..', '..', 'node_modules', '.serialized-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function load(name: string, provider: object): Promise<{ text: string; handler: Loaded }> {
+  async function load(name: ProviderName): Promise<{ text: string; handler: Loaded }> {
+    const provider = providerReference(name);
     const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: false });
-    const file = path.join(dir, `${name}.js`);
+    const file = path.join(dir, `${name}-${Math.random().toString(36).slice(2)}.js`);
     writeFileSync(file, serialized.text);
     const mod = require(file) as Record<string, () => Loaded>;
     const handler = mod[serialized.exportName];
@@ -41,18 +45,34 @@ describe('dynamic provider serialization', function () {
     return { text: serialized.text, handler: handler() };
   }
 
-  for (const [name, provider] of Object.entries(providers)) {
-    it(`${name}: serializes small, without Pulumi resources, and requires pg by name`, async function () {
-      const { text } = await load(name, provider);
-      // A bound, not a goal: partition is ~60.5 KB (2026-12-02). Growth past it must be a decision.
-      assert.ok(text.length < 64_000, `${name} serializes to ${text.length} characters`);
-      assert.doesNotMatch(text, /ComponentResource|registerResource/);
-      if (name !== 'table') assert.match(text, /require\("pg"\)|require\('pg'\)/);
+  for (const name of Object.keys(providers) as ProviderName[]) {
+    it(`${name}: serializes to a reference of at most 4 KB that names the registry, and no code of ours`, async function () {
+      const { text } = await load(name);
+      // Was 21–60.5 KB by value (2026-12-02, before the references).
+      assert.ok(text.length <= MAX_PROVIDER_TEXT, `${name} serializes to ${text.length} characters`);
+      assert.ok(text.includes(REFERENCE_MARK));
+      assert.ok(text.includes(JSON.stringify(registryRequest())), 'the request of the registry');
+      assert.doesNotMatch(text, /ComponentResource|registerResource|require\("pg"\)|CREATE|SELECT/);
     });
   }
 
+  it('the registry is reached by its path from the project folder, or by package path under node_modules', function () {
+    assert.equal(registryRequest(), './components/providers/registry.ts');
+    assert.equal(
+      registryRequest(
+        '/srv/app/node_modules/pg-federation/dist/components/providers/registry.js',
+        '/srv/app',
+      ),
+      'pg-federation/dist/components/providers/registry.js',
+    );
+    assert.equal(
+      registryRequest('/src/pgf/components/providers/registry.ts', '/src/pgf'),
+      './components/providers/registry.ts',
+    );
+  });
+
   it('partition: the loaded provider checks and diffs', async function () {
-    const { handler } = await load('partition-live', partitionProvider);
+    const { handler } = await load('partition');
     const inputs = {
       member: 'hippo-east',
       owner: 'hippo-west',
@@ -90,7 +110,7 @@ describe('dynamic provider serialization', function () {
   it("table: a member it cannot reach fails the loaded provider's read with the member named, as the engine prints it", async function () {
     // Before: a serialized `class Unreachable extends Error` lost its message and stack, and every
     // refresh with a member down printed "[object Object]: undefined" and "Unknown Error".
-    const { handler } = await load('table-read', federatedTableProvider);
+    const { handler } = await load('federatedTable');
     const props = {
       member: 'hippo-east',
       connection: {
@@ -118,6 +138,34 @@ describe('dynamic provider serialization', function () {
     assert.ok(!String(err).includes(TEST_PASSWORD));
   });
 
+  it('a state whose provider was serialized by value migrates: a change in diff, an update that keeps the outputs and connects nowhere', async function () {
+    const { text, handler } = await load('federatedTable');
+    const props = {
+      member: 'hippo-east',
+      connection: {
+        host: '127.0.0.1',
+        port: 1, // nothing listens there: a migrating update must not connect
+        database: 'postgres',
+        user: 'postgres',
+        password: TEST_PASSWORD,
+        sslmode: 'disable',
+      },
+      schema: 'public',
+      table: 'hippos',
+      columns: 'kept as it was',
+    };
+    const byValue = { ...props, __provider: 'exports.handler = __f0; /* an earlier version, by value */' };
+    const current = { ...props, __provider: text };
+    assert.deepEqual(await handler.diff('id', byValue, current), { changes: true });
+    const migrated = await handler.update('id', byValue, current);
+    assert.deepEqual(migrated.outs, { ...props, __provider: undefined });
+    // Once migrated, the same inputs are no change.
+    assert.equal((await handler.diff('id', current, current)).changes, false);
+    // A real change on a by-value state goes to the provider as before (here: the connection moved).
+    const moved = { ...current, connection: { ...props.connection, host: 'elsewhere' } };
+    assert.equal((await handler.diff('id', byValue, moved)).changes, true);
+  });
+
   it('the mocks serialize each dynamic resource of a real graph into its __provider input', async function () {
     const resources = installMocks();
     const federation = new Federation('federation', {
@@ -130,7 +178,12 @@ describe('dynamic provider serialization', function () {
     for (const r of dynamic) {
       const text = String(r.inputs.__provider);
       assert.match(text, /exports\.handler/);
+      assert.ok(text.length <= MAX_PROVIDER_TEXT, `${r.name}: ${text.length} characters of provider`);
       assert.doesNotMatch(text, /mock-secret/, `${r.name}'s provider captures no password`);
     }
+    // One serialized text per provider kind, shared by every resource of the kind (Pulumi caches
+    // by provider object): growth in count would mean a reference made per resource.
+    const texts = new Set(dynamic.map((r) => String(r.inputs.__provider)));
+    assert.ok(texts.size <= Object.keys(providers).length, `${texts.size} distinct provider texts`);
   });
 });
