@@ -5,13 +5,12 @@
  * the same run: a program of as many no-op dynamic resources (bench/floor), up and previewed.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Stack } from '@pulumi/pulumi/automation';
 import { ServerSet, SERVER_PASSWORD, type TestServer } from '../scripts/embedded/serverSet';
-import { openWorkspaceStack, writeWorkspace } from '../scripts/workspace';
+import { openWorkspaceStack, throwawayStackEnv, writeWorkspace } from '../scripts/workspace';
 import { timed } from './stats';
 
 /** A stack in a folder of its own (file backend, passphrase secrets), removed with `remove`. */
@@ -26,13 +25,7 @@ class BenchStack {
 
   static async create(name: string, config: Record<string, unknown>, program?: string): Promise<BenchStack> {
     const dir = mkdtempSync(path.join(tmpdir(), `pg-federation-bench-${name}-`));
-    const env = {
-      PULUMI_BACKEND_URL: `file://${path.join(dir, 'state')}`,
-      PULUMI_CONFIG_PASSPHRASE: randomBytes(12).toString('hex'),
-      PULUMI_SKIP_UPDATE_CHECK: 'true',
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
-      PULUMI_NODEJS_TRANSPILE_ONLY: 'true',
-    };
+    const env = throwawayStackEnv(dir);
     mkdirSync(path.join(dir, 'state'));
     const workspace = path.join(dir, 'workspace');
     writeWorkspace(workspace, name, config, [], program);

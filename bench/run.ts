@@ -32,6 +32,7 @@ const USAGE = `usage: npm run bench [-- [--quick] [--majors 14,18] [--only ${PAR
                     bench/results/*-quick.* (ignored by git), never the tracked results
   --majors LIST     only these majors, e.g. 14,18
   --only LIST       only these parts (${PARTS.join(', ')}); writes bench/results/*-quick.* too
+  --rounds N        rounds of the write path and the program (default 5 and 3; --quick 1)
   --help            this text`;
 
 const { values: args } = parseArgs({
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean' },
     majors: { type: 'string' },
     only: { type: 'string' },
+    rounds: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -46,6 +48,7 @@ const QUICK = args.quick === true || process.env.BENCH_QUICK === '1';
 const MAJORS = (args.majors ?? SUPPORTED_MAJORS.join(',')).split(',').map(Number);
 const ONLY = (args.only ?? PARTS.join(',')).split(',') as Part[];
 const PARTIAL = args.only !== undefined;
+const ROUNDS = args.rounds === undefined ? undefined : Number(args.rounds);
 const RESULTS = path.join(__dirname, 'results');
 const log = (line: string): void => console.error(line);
 
@@ -130,9 +133,11 @@ async function main(): Promise<void> {
   if (unknownParts.length > 0)
     throw new Error(`--only: ${unknownParts.join(', ')} not among ${PARTS.join(', ')}`);
   const started = Date.now();
+  if (ROUNDS !== undefined && !(Number.isInteger(ROUNDS) && ROUNDS > 0))
+    throw new Error(`--rounds: ${String(args.rounds)} is not a positive whole number`);
   const writeOpts = QUICK
-    ? { rounds: 1, singleRows: 300, bulkRows: 10_000, preload: 5_000 }
-    : { rounds: 5, singleRows: 3_000, bulkRows: 100_000, preload: 50_000 };
+    ? { rounds: ROUNDS ?? 1, singleRows: 300, bulkRows: 10_000, preload: 5_000 }
+    : { rounds: ROUNDS ?? 5, singleRows: 3_000, bulkRows: 100_000, preload: 50_000 };
   const propOpts = QUICK ? { samples: 20, bulkRows: 10_000 } : { samples: 200, bulkRows: 100_000 };
   const meshes = QUICK ? [3] : [3, 5, 8];
   const programSizes = QUICK ? [3, 10] : [3, 10, 30];
@@ -166,7 +171,7 @@ async function main(): Promise<void> {
   const program: ProgramResult[] = [];
   if (ONLY.includes('program')) {
     log('program under mocks ...');
-    for (const members of programSizes) program.push(await benchProgram(members, QUICK ? 1 : 3));
+    for (const members of programSizes) program.push(await benchProgram(members, ROUNDS ?? (QUICK ? 1 : 3)));
   }
   const engine: EngineResult[] = [];
   const state: Results['state'] = [];

@@ -4,6 +4,7 @@
  * local job's, the tests') live in one, so that creating them, setting their secrets or removing
  * them never writes a tracked file.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { LocalWorkspace, type Stack } from '@pulumi/pulumi/automation';
@@ -63,4 +64,19 @@ export function openWorkspaceStack(dir: string, stack: string, env: Record<strin
     { stackName: stack, workDir: dir },
     { envVars: env, secretsProvider: 'passphrase' },
   );
+}
+
+/**
+ * The environment of a throwaway stack (the tests', the bench's): its file backend under `dir`, a
+ * random passphrase, no update check or plugin download, the program transpiled only (it is
+ * type-checked by `npm run lint`).
+ */
+export function throwawayStackEnv(dir: string): Record<string, string> {
+  return {
+    PULUMI_BACKEND_URL: `file://${path.join(dir, 'state')}`,
+    PULUMI_CONFIG_PASSPHRASE: randomBytes(12).toString('hex'),
+    PULUMI_SKIP_UPDATE_CHECK: 'true',
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
+    PULUMI_NODEJS_TRANSPILE_ONLY: 'true',
+  };
 }

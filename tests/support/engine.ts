@@ -6,13 +6,12 @@
  * Where the CLI is missing the tests skip, saying why; under .ci/run, which provides it, they fail.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Stack } from '@pulumi/pulumi/automation';
 import { pulumiOnPath } from '../../scripts/pulumiCli';
-import { openWorkspaceStack, writeWorkspace } from '../../scripts/workspace';
+import { openWorkspaceStack, throwawayStackEnv, writeWorkspace } from '../../scripts/workspace';
 import { recordOutput } from './secretScan';
 import { GENERATED_SECRETS } from './secrets';
 
@@ -82,14 +81,9 @@ export class EngineStack {
   ): Promise<EngineStack> {
     const dir = mkdtempSync(path.join(tmpdir(), `pg-federation-e2e-${name}-`));
     const env = {
-      PULUMI_BACKEND_URL: `file://${path.join(dir, 'state')}`,
-      PULUMI_CONFIG_PASSPHRASE: randomBytes(12).toString('hex'),
-      PULUMI_SKIP_UPDATE_CHECK: 'true',
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
+      ...throwawayStackEnv(dir),
       // CA files the program writes for PGO members go here, and go with the folder.
       PG_FEDERATION_CA_DIR: path.join(dir, 'ca'),
-      // The program is type-checked by `npm run lint`; the engine only needs it transpiled.
-      PULUMI_NODEJS_TRANSPILE_ONLY: 'true',
       ...extraEnv,
     };
     mkdirSync(path.join(dir, 'state'));
