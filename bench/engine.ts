@@ -119,7 +119,8 @@ const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `hipp
 
 /** Up, no-change preview and the add of one more member, for `members` members. */
 export async function benchEngine(members: number, log: (line: string) => void): Promise<EngineResult> {
-  const set = await ServerSet.start(names(members + 1));
+  // Servers sized for the mesh they end in, as an operator sizes them for maxMembers.
+  const set = await ServerSet.start(names(members + 1), { capacity: Math.max(10, members + 1) });
   const config = (n: number) => ({
     'pg-federation:members': names(n).map((name) => externalMember(set.get(name))),
     'pg-federation:maxMembers': Math.max(10, n),

@@ -13,8 +13,12 @@
  *   WAL sender per table-sync worker of each subscriber copying from it;
  * - PGO's own physical replicas and backups need WAL senders (Patroni runs with `use_slots: false`,
  *   pgBackRest archives WAL and needs none, a new replica's base backup takes one sender).
- * In PostgreSQL 14 `max_replication_slots` also bounds the replication origins a subscriber tracks
- * (one per subscription plus one per sync worker), so it is sized for both roles.
+ * A subscriber tracks a replication origin per subscription plus one per sync worker. Up to
+ * PostgreSQL 17 `max_replication_slots` bounds them too, so it is sized for both roles; PostgreSQL 18
+ * bounds them by `max_active_replication_origins` (default 10, set at server start), sized here the
+ * same way: left at 10, a member with 10 subscriptions (a mesh of 11) has no origin left for a sync
+ * worker, and every new pair waits in its initial copy until `syncTimeoutSeconds` runs out (measured
+ * by `npm run bench` adding an 11th member, 2026-12-02).
  */
 
 /** PostgreSQL's default, written explicitly so the sizing below holds. */
@@ -35,9 +39,12 @@ export interface ReplicationSettings {
   max_sync_workers_per_subscription: number;
   max_worker_processes: number;
   max_parallel_workers: number;
+  /** PostgreSQL 18+ only (an unknown setting stops older servers from starting). */
+  max_active_replication_origins?: number;
 }
 
-export function replicationSettings(capacity: number): ReplicationSettings {
+/** The settings for a mesh of `capacity` members on a server of this PostgreSQL major. */
+export function replicationSettings(capacity: number, major: number): ReplicationSettings {
   if (!Number.isInteger(capacity) || capacity < 2) {
     throw new Error(`replication capacity must be an integer of at least 2, got ${capacity}`);
   }
@@ -51,6 +58,7 @@ export function replicationSettings(capacity: number): ReplicationSettings {
     max_sync_workers_per_subscription: SYNC_WORKERS_PER_SUBSCRIPTION,
     max_worker_processes: logicalWorkers + LAUNCHER + PARALLEL_WORKERS + EXTENSION_WORKERS,
     max_parallel_workers: PARALLEL_WORKERS,
+    ...(major >= 18 ? { max_active_replication_origins: peers + syncing + SLOT_HEADROOM } : {}),
   };
 }
 

@@ -214,7 +214,9 @@ export async function startServer(
   if (created) await initialise(server.dataDir, localPassword());
   configureTls(server, tls);
   try {
-    await start(server.dataDir, server.port, serverFlags({ capacity, tls }));
+    // The major its data folder was made by (PG_VERSION), which `start` runs it with.
+    const major = Number(readFileSync(path.join(server.dataDir, 'PG_VERSION'), 'utf8').trim());
+    await start(server.dataDir, server.port, serverFlags({ capacity, major, tls }));
   } catch (err) {
     // Taken between the check and the start: say whose it is, as the check does.
     const log = path.join(server.dataDir, 'server.log');

@@ -30,13 +30,24 @@ export abstract class FederationResource extends pulumi.dynamic.Resource {
   ) {
     const props: pulumi.Inputs = { ...args };
     for (const key of secretKeys) if (key in args) props[key] = secretInput(args[key]);
-    super(
-      providerReference(provider),
-      name,
-      props,
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secretKeys] },
-      'pg-federation',
-      type,
-    );
+    // The SDK gives each input property four promises, each with the stack where it was made (printed
+    // only if the promise is still pending when the program exits), and under Pulumi's source maps
+    // every frame of those costs a lookup: with the default 10 frames that was most of the
+    // program's time (bench/program.ts). One frame is kept while it registers; the resource's source
+    // position is unaffected (the SDK takes it with a limit of its own).
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 1;
+    try {
+      super(
+        providerReference(provider),
+        name,
+        props,
+        { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secretKeys] },
+        'pg-federation',
+        type,
+      );
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
   }
 }

@@ -54,6 +54,7 @@ async function serverFacts(client: Client): Promise<ServerFacts> {
       'max_wal_senders',
       'max_logical_replication_workers',
       'max_worker_processes',
+      'max_active_replication_origins', // 18+; absent before
       'server_version_num',
       'server_version',
     ],
@@ -83,6 +84,9 @@ export function supportedMembers(facts: ServerFacts): number {
     setting('max_wal_senders'),
     setting('max_logical_replication_workers'),
     setting('max_worker_processes') - 1,
+    ...(facts.settings.max_active_replication_origins !== undefined
+      ? [setting('max_active_replication_origins') - 1]
+      : []),
   );
 }
 
@@ -109,10 +113,19 @@ export function unmetRequirements(
     ['max_logical_replication_workers', peers + 1],
     ['max_worker_processes', peers + 2],
   ];
+  // PostgreSQL 18 bounds a subscriber's replication origins apart from its slots (default 10): one
+  // per subscription and one per table-sync worker, or a new pair's copy never starts.
+  if (facts.settings.max_active_replication_origins !== undefined) {
+    minimums.push(['max_active_replication_origins', peers + 1]);
+  }
+  // The plan sizes `recommended` without knowing an external server's major: origins as slots.
+  const recommendedFor = (name: string): number | undefined =>
+    inputs.recommended[name] ??
+    (name === 'max_active_replication_origins' ? inputs.recommended.max_replication_slots : undefined);
   for (const [name, minimum] of minimums) {
     const value = Number(facts.settings[name] ?? 0);
     if (value < minimum) {
-      const recommended = inputs.recommended[name];
+      const recommended = recommendedFor(name);
       problems.push(
         `${name} is ${value}, needs at least ${minimum} for ${inputs.members} members` +
           (recommended !== undefined ? ` (recommended ${recommended}); set it and restart the server` : ''),

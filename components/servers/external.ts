@@ -88,7 +88,8 @@ export const externalKind: ServerKind<ExternalMember, ExternalServerPlan> = {
         inputs: {
           member: member.name,
           members: context.members,
-          recommended: { ...replicationSettings(context.maxMembers) },
+          // The server's major is known only to the preflight, which checks 18's origins itself.
+          recommended: { ...replicationSettings(context.maxMembers, 17) },
           serverGeneration: member.serverGeneration,
           publication: context.publication,
         },

@@ -69,7 +69,7 @@ export interface PostgresClusterOptions {
 function dynamicConfiguration(opts: PostgresClusterOptions): Record<string, unknown> {
   const v = opts.postgresVersion;
   const parameters: Record<string, unknown> = {
-    ...replicationSettings(opts.capacity),
+    ...replicationSettings(opts.capacity, v),
     max_slot_wal_keep_size: opts.member.walBudgetMB < 0 ? '-1' : `${opts.member.walBudgetMB}MB`,
     hot_standby_feedback: 'on',
     ...(v >= 17 ? { sync_replication_slots: 'on' } : {}),

@@ -19,6 +19,8 @@ export const HBA = {
 export interface ServerSettingsOptions {
   /** Mesh capacity the replication settings are sized for (as the program's `maxMembers`). */
   capacity: number;
+  /** The server's PostgreSQL major (18 has a setting of its own for replication origins). */
+  major: number;
   tls: boolean;
   /** Extra `name=value` settings, or settings that replace the computed ones. */
   settings?: Record<string, string | number>;
@@ -28,7 +30,7 @@ export interface ServerSettingsOptions {
 export function serverFlags(opts: ServerSettingsOptions): string[] {
   const settings: Record<string, string | number> = {
     wal_level: 'logical',
-    ...replicationSettings(opts.capacity),
+    ...replicationSettings(opts.capacity, opts.major),
     ...(opts.tls ? { ssl: 'on' } : {}),
     ...opts.settings,
   };

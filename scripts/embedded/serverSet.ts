@@ -137,6 +137,7 @@ export class ServerSet {
     }
     const flags = serverFlags({
       capacity: options.capacity ?? 10,
+      major: options.major ?? MAJOR,
       tls: ca !== undefined,
       settings: { ...QUICK_START, ...options.settings },
     });

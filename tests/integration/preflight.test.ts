@@ -16,6 +16,11 @@ describe(`preflight of external members on embedded PostgreSQL ${MAJOR}`, functi
       set.add('no-logical', { settings: { wal_level: 'replica' } }),
       set.add('few-slots', { settings: { max_replication_slots: 2 } }),
       set.add('ready', { capacity: 4 }),
+      // Replication settings for 11 members, origins left at PostgreSQL 18's default (10).
+      set.add('origins-default', {
+        capacity: 11,
+        settings: MAJOR >= 18 ? { max_active_replication_origins: 10 } : {},
+      }),
       set.add('another', { capacity: 4 }),
     ]);
   });
@@ -28,7 +33,7 @@ describe(`preflight of external members on embedded PostgreSQL ${MAJOR}`, functi
       member: name,
       connection: set.get(name).connection,
       members: 4,
-      recommended: { ...replicationSettings(10) },
+      recommended: { ...replicationSettings(10, 17) },
     });
 
   it('stops on a server without wal_level=logical, naming the setting', async function () {
@@ -45,6 +50,27 @@ describe(`preflight of external members on embedded PostgreSQL ${MAJOR}`, functi
       check('few-slots'),
       /max_replication_slots is 2, needs at least 4 for 4 members \(recommended 31\)/,
     );
+  });
+
+  it(`${MAJOR >= 18 ? 'stops on' : 'passes'} a server for 11 members whose replication origins are left at PostgreSQL 18's default`, async function () {
+    const check11 = serverCheckProvider.create({
+      member: 'origins-default',
+      connection: set.get('origins-default').connection,
+      members: 11,
+      recommended: { ...replicationSettings(11, 17) },
+    });
+    if (MAJOR < 18) {
+      // Before 18 the origins are bounded by max_replication_slots, sized for 11 members.
+      await check11;
+      return;
+    }
+    await assert.rejects(check11, (err: Error) => {
+      assert.match(
+        err.message,
+        /max_active_replication_origins is 10, needs at least 11 for 11 members \(recommended 34\); set it and restart the server/,
+      );
+      return true;
+    });
   });
 
   it('passes a server configured as the program recommends, and reports its version', async function () {

@@ -196,8 +196,8 @@ describe('PostgresCluster manifests', function () {
   });
 
   it('leaves room for every subscription and its table-sync workers at capacity', function () {
-    for (const capacity of [2, 3, 5, 10, 30]) {
-      const s = replicationSettings(capacity);
+    for (const capacity of [2, 3, 5, 10, 11, 30]) {
+      const s = replicationSettings(capacity, 18);
       const peers = capacity - 1;
       const syncing = peers * s.max_sync_workers_per_subscription;
       assert.ok(s.max_logical_replication_workers >= peers + syncing, `${capacity}: workers`);
@@ -207,8 +207,11 @@ describe('PostgresCluster manifests', function () {
       );
       assert.ok(s.max_replication_slots >= peers + syncing, `${capacity}: slots (and replication origins)`);
       assert.ok(s.max_wal_senders >= peers + syncing, `${capacity}: WAL senders`);
+      // PostgreSQL 18 counts origins apart (default 10): at 11 members a sync worker found none.
+      assert.ok((s.max_active_replication_origins ?? 0) >= peers + syncing, `${capacity}: origins`);
+      assert.equal(replicationSettings(capacity, 17).max_active_replication_origins, undefined);
     }
-    assert.deepEqual(replicationSettings(10), {
+    assert.deepEqual(replicationSettings(10, 17), {
       max_replication_slots: 31,
       max_wal_senders: 35,
       max_logical_replication_workers: 27,
@@ -216,5 +219,18 @@ describe('PostgresCluster manifests', function () {
       max_worker_processes: 38,
       max_parallel_workers: 8,
     });
+    assert.equal(replicationSettings(10, 18).max_active_replication_origins, 31);
+  });
+
+  it("declares PostgreSQL 18's replication origins on 18 members only", function () {
+    const origins = (postgresVersion: number) => {
+      const [m] = manifests({ postgresVersion, members: [{ name: 'hippo-east' }] });
+      const patroni = m?.spec.patroni as {
+        dynamicConfiguration: { postgresql: { parameters: Record<string, unknown> } };
+      };
+      return patroni.dynamicConfiguration.postgresql.parameters.max_active_replication_origins;
+    };
+    assert.equal(origins(18), 31);
+    assert.equal(origins(17), undefined);
   });
 });
