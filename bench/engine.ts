@@ -126,7 +126,6 @@ export async function benchEngine(members: number, log: (line: string) => void):
     'pg-federation:maxMembers': Math.max(10, n),
   });
   let stack: BenchStack | undefined;
-  let floor: BenchStack | undefined;
   try {
     stack = await BenchStack.create(`bench-${members}`, config(members));
     for (const name of names(members + 1)) await stack.setSecret(`passwords["${name}"]`, SERVER_PASSWORD);
@@ -145,15 +144,7 @@ export async function benchEngine(members: number, log: (line: string) => void):
     const addUpMs = await timed(async () => (add = await e.stack.up()));
 
     log(`engine: the floor, ${size.resources} no-op dynamic resources ...`);
-    floor = await BenchStack.create(
-      `floor-${members}`,
-      { 'pg-federation-floor:count': size.resources },
-      path.join(__dirname, 'floor'),
-    );
-    const f = floor;
-    const floorUpMs = await timed(() => f.stack.up());
-    const floorPreviewMs = await timed(() => f.stack.preview());
-    const floorSize = stateSize(f);
+    const floor = await benchFloor(size.resources);
     return {
       members,
       resources: up?.summary.resourceChanges?.create ?? 0,
@@ -165,17 +156,28 @@ export async function benchEngine(members: number, log: (line: string) => void):
       addChanges: changes(add?.summary.resourceChanges),
       checkpointBytes: size.bytes / size.resources,
       providerCharsPerDynamic: size.providerCharsPerDynamic,
-      floor: {
-        resources: floorSize.resources,
-        upMs: floorUpMs,
-        previewMs: floorPreviewMs,
-        checkpointBytes: floorSize.bytes / floorSize.resources,
-      },
+      floor,
     };
   } finally {
-    await floor?.remove();
     await stack?.remove();
     await set.stopAll();
+  }
+}
+
+/** `up` and a no-change `preview` of `count` no-op dynamic resources (bench/floor). */
+export async function benchFloor(count: number): Promise<EngineResult['floor']> {
+  const floor = await BenchStack.create(
+    `floor-${count}`,
+    { 'pg-federation-floor:count': count },
+    path.join(__dirname, 'floor'),
+  );
+  try {
+    const upMs = await timed(() => floor.stack.up());
+    const previewMs = await timed(() => floor.stack.preview());
+    const size = stateSize(floor);
+    return { resources: size.resources, upMs, previewMs, checkpointBytes: size.bytes / size.resources };
+  } finally {
+    await floor.remove();
   }
 }
 

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { clientConfig } from '../components/providers/connection';
-import { ServerSet, type TestServer } from '../scripts/embedded/serverSet';
+import { ServerSet, type TestServer, query } from '../scripts/embedded/serverSet';
 import { PlanDriver, configFor } from '../scripts/embedded/driver';
 import { median, percentile } from './stats';
 
@@ -20,6 +20,16 @@ export interface PropagationResult {
 }
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`propagation did not finish within ${ms / 1000} s`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /** Poll each client until `probe` holds there; resolve with each arrival time (ms after `start`). */
 async function arrivals(
@@ -58,19 +68,40 @@ export async function benchPropagation(
         return c;
       }),
     );
+    // A row's arrival is told, not polled: polling 7 readers in a loop took the CPU from the very
+    // walsenders and apply workers it timed (on 2 cores all/first grew with N from that alone). A
+    // trigger on each reader's copy of the writer's partition, enabled ALWAYS so that it fires in the
+    // apply worker, sends a NOTIFY that is delivered when the applied transaction commits.
+    const landing = writerServer.name.replace(/-/g, '_');
+    const waiting = new Map<string, Array<(at: number) => void>>();
+    for (const [i, c] of readers.entries()) {
+      const server = readerServers[i] as TestServer;
+      await query(
+        server,
+        `CREATE OR REPLACE FUNCTION bench_arrival() RETURNS trigger LANGUAGE plpgsql AS
+           $$BEGIN PERFORM pg_notify('bench_arrival', NEW.id::text); RETURN NULL; END$$`,
+      );
+      await query(
+        server,
+        `CREATE TRIGGER bench_arrival AFTER INSERT ON ${landing} FOR EACH ROW EXECUTE FUNCTION bench_arrival()`,
+      );
+      await query(server, `ALTER TABLE ${landing} ENABLE ALWAYS TRIGGER bench_arrival`);
+      c.on('notification', (msg) => waiting.get(msg.payload ?? '')?.shift()?.(now()));
+      await c.query('LISTEN bench_arrival');
+    }
     const first: number[] = [];
     const all: number[] = [];
     for (let i = 0; i < opts.samples; i++) {
       const id = randomUUID();
+      const arrived = readers.map(
+        () => new Promise<number>((resolve) => waiting.set(id, [...(waiting.get(id) ?? []), resolve])),
+      );
       const start = now();
       await writer.query(`INSERT INTO hippos (id, value, created_at) VALUES ($1, NULL, clock_timestamp())`, [
         id,
       ]);
-      const times = await arrivals(
-        readers,
-        start,
-        async (c) => (await c.query('SELECT 1 FROM hippos WHERE id = $1', [id])).rowCount === 1,
-      );
+      const times = (await withTimeout(Promise.all(arrived), 120_000)).map((at) => at - start);
+      waiting.delete(id);
       first.push(Math.min(...times));
       all.push(Math.max(...times));
     }

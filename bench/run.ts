@@ -9,13 +9,14 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAJOR, SUPPORTED_MAJORS } from '../scripts/embedded/postgres';
 import { ServerSet, query } from '../scripts/embedded/serverSet';
+import { type BigTableResult, benchBigTable } from './bigTable';
 import { type EngineResult, benchEngine, benchState } from './engine';
 import { benchProgram, type ProgramResult } from './program';
 import { benchPropagation, type PropagationResult } from './propagation';
 import { round } from './stats';
 import { benchWritePath, type WritePathResult } from './writePath';
 
-const PARTS = ['write', 'propagation', 'program', 'engine'] as const;
+const PARTS = ['write', 'propagation', 'program', 'engine', 'bigtable'] as const;
 type Part = (typeof PARTS)[number];
 
 const USAGE = `usage: npm run bench [-- [--quick] [--majors 14,18] [--only ${PARTS.join(',')}]]
@@ -33,6 +34,7 @@ const USAGE = `usage: npm run bench [-- [--quick] [--majors 14,18] [--only ${PAR
   --majors LIST     only these majors, e.g. 14,18
   --only LIST       only these parts (${PARTS.join(', ')}); writes bench/results/*-quick.* too
   --rounds N        rounds of the write path and the program (default 5 and 3; --quick 1)
+  --rows N          rows on each member before a member joins them (default 1000000; --quick 20000)
   --help            this text`;
 
 const { values: args } = parseArgs({
@@ -41,6 +43,7 @@ const { values: args } = parseArgs({
     majors: { type: 'string' },
     only: { type: 'string' },
     rounds: { type: 'string' },
+    rows: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -49,6 +52,7 @@ const MAJORS = (args.majors ?? SUPPORTED_MAJORS.join(',')).split(',').map(Number
 const ONLY = (args.only ?? PARTS.join(',')).split(',') as Part[];
 const PARTIAL = args.only !== undefined;
 const ROUNDS = args.rounds === undefined ? undefined : Number(args.rounds);
+const ROWS = Number(args.rows ?? (QUICK ? 20_000 : 1_000_000));
 const RESULTS = path.join(__dirname, 'results');
 const log = (line: string): void => console.error(line);
 
@@ -67,6 +71,7 @@ interface Results {
   propagation: Array<PropagationResult & { rowAllOverFirst: number; bulkAllOverFirst: number }>;
   program: ProgramResult[];
   engine: EngineResult[];
+  bigTable: BigTableResult[];
   state: Array<{
     members: number;
     resources: number;
@@ -133,6 +138,8 @@ async function main(): Promise<void> {
   if (unknownParts.length > 0)
     throw new Error(`--only: ${unknownParts.join(', ')} not among ${PARTS.join(', ')}`);
   const started = Date.now();
+  if (!(Number.isInteger(ROWS) && ROWS > 0))
+    throw new Error(`--rows: ${String(args.rows)} is not a positive whole number`);
   if (ROUNDS !== undefined && !(Number.isInteger(ROUNDS) && ROUNDS > 0))
     throw new Error(`--rounds: ${String(args.rounds)} is not a positive whole number`);
   const writeOpts = QUICK
@@ -196,6 +203,9 @@ async function main(): Promise<void> {
     }
   }
 
+  const bigTable: BigTableResult[] = [];
+  if (ONLY.includes('bigtable')) bigTable.push(await benchBigTable(ROWS, log));
+
   const results: Results = {
     date: new Date().toISOString().slice(0, 10),
     machine: {
@@ -224,6 +234,7 @@ async function main(): Promise<void> {
     })),
     program,
     engine,
+    bigTable,
     state,
   };
   const seconds = (ms: number): number => round(ms / 1000, 1);
@@ -338,6 +349,19 @@ async function main(): Promise<void> {
         seconds(e.addPreviewMs),
         seconds(e.addUpMs),
         JSON.stringify(e.addChanges),
+      ]),
+    ),
+    '',
+    'Adding hippo-south to 3 members that hold rows, beside the limit (each partition piped by COPY, all peers at once):',
+    '',
+    table(
+      ['rows per member', 'add s', 'COPY limit s', 'add/limit', "publishers' peak retained WAL MB"],
+      results.bigTable.map((b) => [
+        b.rowsPerMember,
+        seconds(b.addMs),
+        seconds(b.limitMs),
+        `${round(b.addMs / b.limitMs)}×`,
+        round(b.peakRetainedWalMB, 0),
       ]),
     ),
     '',

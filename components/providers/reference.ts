@@ -3,7 +3,7 @@
  * into its `__provider` input, and the engine's provider host evaluates that text to run it: an
  * object whose methods reach this project's modules drags them in by value (40–60 KB per resource,
  * in its inputs and again in its outputs, so the state grew as N² × that). What is serialized here
- * instead is a stub of about 2 KB: it names the provider and the module that exports every provider
+ * instead is a stub of about 4 KB: it names the provider and the module that exports every provider
  * (`registry.ts`), and the host requires that module from the project (through the package's name
  * when the federation is installed under node_modules). So a stack's state stays small, and a
  * resource's delete, read and update run the code of the version deployed now, not the code its
