@@ -39,12 +39,15 @@ export interface ReplicationSettings {
   max_sync_workers_per_subscription: number;
   max_worker_processes: number;
   max_parallel_workers: number;
-  /** PostgreSQL 18+ only (an unknown setting stops older servers from starting). */
-  max_active_replication_origins?: number;
+  /** PostgreSQL 18+ only: `serverSettings` leaves it out for older servers. */
+  max_active_replication_origins: number;
 }
 
-/** The settings for a mesh of `capacity` members on a server of this PostgreSQL major. */
-export function replicationSettings(capacity: number, major: number): ReplicationSettings {
+/** The first major that knows a setting, for those not every supported major has. */
+const SINCE: Partial<Record<keyof ReplicationSettings, number>> = { max_active_replication_origins: 18 };
+
+/** The settings for a mesh of `capacity` members, whatever the server's major (the advice a preflight gives). */
+export function replicationSettings(capacity: number): ReplicationSettings {
   if (!Number.isInteger(capacity) || capacity < 2) {
     throw new Error(`replication capacity must be an integer of at least 2, got ${capacity}`);
   }
@@ -58,8 +61,20 @@ export function replicationSettings(capacity: number, major: number): Replicatio
     max_sync_workers_per_subscription: SYNC_WORKERS_PER_SUBSCRIPTION,
     max_worker_processes: logicalWorkers + LAUNCHER + PARALLEL_WORKERS + EXTENSION_WORKERS,
     max_parallel_workers: PARALLEL_WORKERS,
-    ...(major >= 18 ? { max_active_replication_origins: peers + syncing + SLOT_HEADROOM } : {}),
+    max_active_replication_origins: peers + syncing + SLOT_HEADROOM,
   };
+}
+
+/**
+ * The settings to start a server of this major with: those it knows (an unknown setting stops a
+ * server from starting).
+ */
+export function serverSettings(capacity: number, major: number): Partial<ReplicationSettings> {
+  return Object.fromEntries(
+    Object.entries(replicationSettings(capacity)).filter(
+      ([name]) => major >= (SINCE[name as keyof ReplicationSettings] ?? 0),
+    ),
+  );
 }
 
 /** The settings as `-c name=value` server flags (for servers we start ourselves). */

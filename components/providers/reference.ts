@@ -52,7 +52,7 @@ type Outputs = Record<string, unknown>;
  * serializer captures it by value, so its body is kept short and without comments): the provider's
  * name, the request, and `require`, which in the host is the evaluated text's own, resolving from
  * the project folder. The project's own program runs as TypeScript, which the host does not
- * compile: `load` registers tsx (esbuild: the registry loads in about a second, a third of what
+ * compile: `load` registers tsx (esbuild: the registry loads in about half a second, a third of what
  * ts-node takes) or, without it, ts-node, which every Pulumi TypeScript project has. `migrates` is
  * true when the old state's provider was serialized by value and its diff finds nothing else: then
  * the diff reports a change and the update keeps every output as it is (the host records the

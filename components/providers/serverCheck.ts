@@ -118,14 +118,10 @@ export function unmetRequirements(
   if (facts.settings.max_active_replication_origins !== undefined) {
     minimums.push(['max_active_replication_origins', peers + 1]);
   }
-  // The plan sizes `recommended` without knowing an external server's major: origins as slots.
-  const recommendedFor = (name: string): number | undefined =>
-    inputs.recommended[name] ??
-    (name === 'max_active_replication_origins' ? inputs.recommended.max_replication_slots : undefined);
   for (const [name, minimum] of minimums) {
     const value = Number(facts.settings[name] ?? 0);
     if (value < minimum) {
-      const recommended = recommendedFor(name);
+      const recommended = inputs.recommended[name];
       problems.push(
         `${name} is ${value}, needs at least ${minimum} for ${inputs.members} members` +
           (recommended !== undefined ? ` (recommended ${recommended}); set it and restart the server` : ''),

@@ -88,8 +88,7 @@ export const externalKind: ServerKind<ExternalMember, ExternalServerPlan> = {
         inputs: {
           member: member.name,
           members: context.members,
-          // The server's major is known only to the preflight, which checks 18's origins itself.
-          recommended: { ...replicationSettings(context.maxMembers, 17) },
+          recommended: { ...replicationSettings(context.maxMembers) },
           serverGeneration: member.serverGeneration,
           publication: context.publication,
         },

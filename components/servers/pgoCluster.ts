@@ -2,7 +2,7 @@
  * The PGO v5 `PostgresCluster` manifest for a member: a pure function, validated against the real
  * CRD in the tests.
  */
-import { replicationSettings } from '../replicationSettings';
+import { serverSettings } from '../replicationSettings';
 
 export const PGO_API_VERSION = 'postgres-operator.crunchydata.com/v1beta1';
 export const PGO_KIND = 'PostgresCluster';
@@ -69,7 +69,7 @@ export interface PostgresClusterOptions {
 function dynamicConfiguration(opts: PostgresClusterOptions): Record<string, unknown> {
   const v = opts.postgresVersion;
   const parameters: Record<string, unknown> = {
-    ...replicationSettings(opts.capacity, v),
+    ...serverSettings(opts.capacity, v),
     max_slot_wal_keep_size: opts.member.walBudgetMB < 0 ? '-1' : `${opts.member.walBudgetMB}MB`,
     hot_standby_feedback: 'on',
     ...(v >= 17 ? { sync_replication_slots: 'on' } : {}),

@@ -4,7 +4,7 @@
  * replication settings the program computes), pg_hba.conf (SCRAM; TCP over TLS only when TLS is on,
  * as PGO sets it up) and the server certificate.
  */
-import { asServerFlags, replicationSettings } from '../../components/replicationSettings';
+import { asServerFlags, serverSettings } from '../../components/replicationSettings';
 import type { IssuedCertificate } from './certificates';
 import { writeServerFile } from './postgres';
 
@@ -30,7 +30,7 @@ export interface ServerSettingsOptions {
 export function serverFlags(opts: ServerSettingsOptions): string[] {
   const settings: Record<string, string | number> = {
     wal_level: 'logical',
-    ...replicationSettings(opts.capacity, opts.major),
+    ...serverSettings(opts.capacity, opts.major),
     ...(opts.tls ? { ssl: 'on' } : {}),
     ...opts.settings,
   };

@@ -33,7 +33,7 @@ describe(`preflight of external members on embedded PostgreSQL ${MAJOR}`, functi
       member: name,
       connection: set.get(name).connection,
       members: 4,
-      recommended: { ...replicationSettings(10, 17) },
+      recommended: { ...replicationSettings(10) },
     });
 
   it('stops on a server without wal_level=logical, naming the setting', async function () {
@@ -57,7 +57,7 @@ describe(`preflight of external members on embedded PostgreSQL ${MAJOR}`, functi
       member: 'origins-default',
       connection: set.get('origins-default').connection,
       members: 11,
-      recommended: { ...replicationSettings(11, 17) },
+      recommended: { ...replicationSettings(11) },
     });
     if (MAJOR < 18) {
       // Before 18 the origins are bounded by max_replication_slots, sized for 11 members.

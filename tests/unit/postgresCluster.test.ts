@@ -8,7 +8,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import { load } from 'js-yaml';
 import { parseFederationConfig } from '../../components/stackConfig';
 import { plan } from '../../components/plan';
-import { replicationSettings } from '../../components/replicationSettings';
+import { replicationSettings, serverSettings } from '../../components/replicationSettings';
 import { requireTool } from '../support/engine';
 import { CRD_FILE } from '../support/kube';
 import { must } from '../support/must';
@@ -197,7 +197,7 @@ describe('PostgresCluster manifests', function () {
 
   it('leaves room for every subscription and its table-sync workers at capacity', function () {
     for (const capacity of [2, 3, 5, 10, 11, 30]) {
-      const s = replicationSettings(capacity, 18);
+      const s = replicationSettings(capacity);
       const peers = capacity - 1;
       const syncing = peers * s.max_sync_workers_per_subscription;
       assert.ok(s.max_logical_replication_workers >= peers + syncing, `${capacity}: workers`);
@@ -208,18 +208,22 @@ describe('PostgresCluster manifests', function () {
       assert.ok(s.max_replication_slots >= peers + syncing, `${capacity}: slots (and replication origins)`);
       assert.ok(s.max_wal_senders >= peers + syncing, `${capacity}: WAL senders`);
       // PostgreSQL 18 counts origins apart (default 10): at 11 members a sync worker found none.
-      assert.ok((s.max_active_replication_origins ?? 0) >= peers + syncing, `${capacity}: origins`);
-      assert.equal(replicationSettings(capacity, 17).max_active_replication_origins, undefined);
+      assert.ok(s.max_active_replication_origins >= peers + syncing, `${capacity}: origins`);
+      assert.equal(serverSettings(capacity, 17).max_active_replication_origins, undefined);
+      assert.equal(
+        serverSettings(capacity, 18).max_active_replication_origins,
+        s.max_active_replication_origins,
+      );
     }
-    assert.deepEqual(replicationSettings(10, 17), {
+    assert.deepEqual(replicationSettings(10), {
       max_replication_slots: 31,
       max_wal_senders: 35,
       max_logical_replication_workers: 27,
       max_sync_workers_per_subscription: 2,
       max_worker_processes: 38,
       max_parallel_workers: 8,
+      max_active_replication_origins: 31,
     });
-    assert.equal(replicationSettings(10, 18).max_active_replication_origins, 31);
   });
 
   it("declares PostgreSQL 18's replication origins on 18 members only", function () {
