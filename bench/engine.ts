@@ -4,13 +4,12 @@
  * `up` that add member N+1; the checkpoint's bytes per resource, and the engine's floor measured in
  * the same run: a program of as many no-op dynamic resources (bench/floor), up and previewed.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Stack } from '@pulumi/pulumi/automation';
 import { ServerSet, SERVER_PASSWORD, type TestServer } from '../scripts/embedded/serverSet';
-import { openWorkspaceStack, throwawayStackEnv, writeWorkspace } from '../scripts/workspace';
+import { exportStack, openWorkspaceStack, throwawayStackEnv, writeWorkspace } from '../scripts/workspace';
 import { timed } from './stats';
 
 /** A stack in a folder of its own (file backend, passphrase secrets), removed with `remove`. */
@@ -41,14 +40,7 @@ class BenchStack {
   }
 
   exportText(): string {
-    const run = spawnSync('pulumi', ['stack', 'export', '--stack', this.name], {
-      cwd: this.dir,
-      env: { ...process.env, ...this.env },
-      encoding: 'utf8',
-      maxBuffer: 512 * 1024 * 1024,
-    });
-    if (run.status !== 0) throw new Error(`pulumi stack export failed: ${run.stderr}`);
-    return run.stdout;
+    return exportStack(this.dir, this.name, this.env);
   }
 
   async remove(): Promise<void> {

@@ -4,6 +4,7 @@
  * local job's, the tests') live in one, so that creating them, setting their secrets or removing
  * them never writes a tracked file.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -79,4 +80,29 @@ export function throwawayStackEnv(dir: string): Record<string, string> {
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
     PULUMI_NODEJS_TRANSPILE_ONLY: 'true',
   };
+}
+
+/**
+ * A stack's state as the backend stores it and `pulumi stack export` prints it: secrets encrypted,
+ * or with `showSecrets` in plain text (never print it).
+ */
+export function exportStack(
+  dir: string,
+  stack: string,
+  env: Record<string, string>,
+  showSecrets = false,
+): string {
+  const args = ['stack', 'export', '--stack', stack, ...(showSecrets ? ['--show-secrets'] : [])];
+  const run = spawnSync('pulumi', args, {
+    cwd: dir,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 512 * 1024 * 1024,
+  });
+  if (run.status !== 0) {
+    throw new Error(
+      `pulumi stack export failed (${run.error?.message ?? `exit ${String(run.status)}`}): ${run.stderr}`,
+    );
+  }
+  return run.stdout;
 }

@@ -5,13 +5,12 @@
  *
  * Where the CLI is missing the tests skip, saying why; under .ci/run, which provides it, they fail.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Stack } from '@pulumi/pulumi/automation';
 import { pulumiOnPath } from '../../scripts/pulumiCli';
-import { openWorkspaceStack, throwawayStackEnv, writeWorkspace } from '../../scripts/workspace';
+import { exportStack, openWorkspaceStack, throwawayStackEnv, writeWorkspace } from '../../scripts/workspace';
 import { recordOutput } from './secretScan';
 import { GENERATED_SECRETS } from './secrets';
 
@@ -179,19 +178,7 @@ export class EngineStack {
    * encrypted, or with `showSecrets` in plain text (never printed: tests read values from it).
    */
   async exportText(showSecrets = false): Promise<string> {
-    const args = ['stack', 'export', '--stack', this.name, ...(showSecrets ? ['--show-secrets'] : [])];
-    const run = spawnSync('pulumi', args, {
-      cwd: this.dir,
-      env: { ...process.env, ...this.env },
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024, // each dynamic resource carries its provider's code
-    });
-    if (run.status !== 0) {
-      throw new Error(
-        `pulumi stack export failed (${run.error?.message ?? `exit ${String(run.status)}`}): ${run.stderr}`,
-      );
-    }
-    return run.stdout;
+    return exportStack(this.dir, this.name, this.env, showSecrets);
   }
 
   /** The stack's output `connections` (a secret): Pulumi's admin connection to each member. */
