@@ -4,7 +4,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'bin/**', '.local/**'] },
+  { ignores: ['node_modules/**', 'bin/**', 'dist/**', '.local/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.strict,
   {

@@ -1,10 +1,10 @@
 /**
  * pg-federation: N PostgreSQL servers as one active-active federation, declared in stack config.
- * Everything lives in components/; this file reads the config and exports what a user needs.
+ * This program is one user of the component library in components/ (the package's entry,
+ * components/index.ts): it reads the stack's config and exports what a user needs.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { loadConfig } from './components/stackConfig';
-import { Federation } from './components/federation';
+import { Federation, loadConfig } from './components';
 
 const { config, passwords } = loadConfig();
 const federation = new Federation('federation', { config, passwords });

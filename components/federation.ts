@@ -13,14 +13,33 @@ import { FederationNode } from './federationNode';
 import { type MemberData, dataResources, declareMemberData, liveValues } from './memberData';
 import { type Mesh, declareMesh } from './mesh';
 import { type FederationPlan, plan } from './plan';
+import { policyViewOutput } from './policyView';
 import { ResourceRegistry } from './resourceRegistry';
 import type { MemberKind } from './servers';
-import type { FederationConfig } from './stackConfig';
+import {
+  type FederationConfig,
+  type FederationSettings,
+  type MemberPasswords,
+  parseSettings,
+} from './settings';
 
-export interface FederationArgs {
+/**
+ * The federation's settings, with the same keys, types, defaults and error messages as stack
+ * config's `pg-federation:` namespace (README.md's config reference), and external members' admin
+ * passwords by member name (each may be a secret Output; the federation keeps them secret).
+ */
+export type FederationArgs = FederationSettings & { passwords?: MemberPasswords };
+
+/** Settings already parsed (`parseFederationConfig`, `loadConfig`), as this repository's program passes them. */
+export interface ParsedFederationArgs {
   config: FederationConfig;
-  /** Admin passwords of external members, by member name (a secret from stack config). */
-  passwords: pulumi.Input<Record<string, string>>;
+  passwords?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+function parsedArgs(args: FederationArgs | ParsedFederationArgs): ParsedFederationArgs {
+  if ('config' in args) return args;
+  const { passwords = {}, ...settings } = args;
+  return { config: parseSettings(settings, passwords), passwords };
 }
 
 export interface MemberSummary {
@@ -32,6 +51,8 @@ export interface MemberSummary {
 }
 
 export class Federation extends pulumi.ComponentResource {
+  /** The settings as parsed and defaulted. */
+  public readonly config: FederationConfig;
   public readonly plan: FederationPlan;
   public readonly nodes = new Map<string, FederationNode>();
   /** Each member's tables, own partitions, publication and grants, by member name. */
@@ -42,10 +63,19 @@ export class Federation extends pulumi.ComponentResource {
   /** Per member: endpoints, publication and subscriptions (no secrets). */
   public readonly summary: Record<string, MemberSummary>;
 
-  constructor(name: string, args: FederationArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: FederationArgs | ParsedFederationArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    // Settings are checked before anything registers: a bad one fails the preview, all at once.
+    const parsed = parsedArgs(args);
     super('pg-federation:index:Federation', name, {}, opts);
-    this.plan = plan(args.config);
-    const passwords = pulumi.secret(pulumi.output(args.passwords));
+    this.config = parsed.config;
+    this.plan = plan(parsed.config);
+    const passwords = pulumi.secret(pulumi.output(parsed.passwords ?? {})) as pulumi.Output<
+      Record<string, string>
+    >;
     const shared = new Map<string, unknown>();
     const registry = new ResourceRegistry();
 
@@ -79,7 +109,8 @@ export class Federation extends pulumi.ComponentResource {
         },
       ]),
     );
-    this.registerOutputs({ members: this.summary });
+    // What the policy pack (policy/) reads: no secret, and no step changes with it.
+    this.registerOutputs({ members: this.summary, policy: policyViewOutput(this.config) });
   }
 
   /** Every resource the federation declared (for tests and the benchmark, which wait for them). */

@@ -6,18 +6,10 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { CONFIG_NAMESPACE, ConfigError } from './config/errors';
-import { parseConfigWith } from './config/parse';
 import { type RawConfig, passwordOf, rawConfigFromText, rawConfigFromValues } from './config/raw';
-import type { FederationConfig as GenericFederationConfig } from './config/types';
-import { KIND_REGISTRY, type MemberConfig } from './servers';
+import { type FederationConfig, parseFederationConfig, passwordProblems } from './settings';
 
-export type { MemberConfig } from './servers';
-export type FederationConfig = GenericFederationConfig<MemberConfig>;
-
-/** Parse, default and validate raw stack config (keys without the namespace). Throws `ConfigError`. */
-export function parseFederationConfig(raw: Record<string, unknown>): FederationConfig {
-  return parseConfigWith<MemberConfig>(raw, KIND_REGISTRY);
-}
+export { type FederationConfig, type MemberConfig, parseFederationConfig } from './settings';
 
 /** Parse what the raw reader found; with `checkPasswords`, each external member must have one. */
 function parse(read: RawConfig, checkPasswords: boolean): FederationConfig {
@@ -29,18 +21,8 @@ function parse(read: RawConfig, checkPasswords: boolean): FederationConfig {
     if (!(err instanceof ConfigError)) throw err;
     problems.push(...err.problems);
   }
-  if (checkPasswords) {
-    for (const m of config?.members ?? []) {
-      if (m.kind !== 'external') continue;
-      const password = passwordOf(read.passwordsText, m.name);
-      if (password === undefined || password === '') {
-        problems.push(
-          `${CONFIG_NAMESPACE}:passwords.${m.name}: external member "${m.name}" needs its admin password` +
-            `${password === '' ? ' (it is empty)' : ''}; set it with: pulumi config set --secret --path 'passwords["${m.name}"]' <password>`,
-        );
-      }
-    }
-  }
+  if (checkPasswords)
+    problems.push(...passwordProblems(read.raw, (name) => passwordOf(read.passwordsText, name)));
   if (problems.length > 0 || config === undefined) throw new ConfigError(problems);
   return config;
 }

@@ -8,6 +8,7 @@ import { CommandError, LocalWorkspace, type Stack } from '@pulumi/pulumi/automat
 import { SSL_MODES, type SslMode } from '../components/enums';
 import type { PgConnection } from '../components/providers/connection';
 import { errorMessage } from '../components/providers/connection';
+import { HEALTH_LIMITS } from '../components/monitoring/rules';
 import { LOCAL_STACK } from './localServers';
 import { openLocalStack } from './localStack';
 import { configFromStack } from '../components/stackConfig';
@@ -29,9 +30,9 @@ export const USAGE = `usage: npm run status -- (--stack NAME | --member NAME=HOS
     --sslmode MODE          disable, require, verify-ca or verify-full (default require)
     --table [SCHEMA.]NAME   (repeatable) federated table (default: the stack's tables, or public.hippos)
   --max-lag-bytes SIZE      a pair further behind is "lagging": bytes, or with a unit as
-                            16MiB, 512KiB, 1GiB (default 16MiB)
+                            16MiB, 512KiB, 1GiB (default ${HEALTH_LIMITS.maxLagBytes / 2 ** 20}MiB)
   --slot-risk-percent N     a slot keeping more than N% of its publisher's WAL budget
-                            (max_slot_wal_keep_size) is "at risk" of being lost (default 80)
+                            (max_slot_wal_keep_size) is "at risk" of being lost (default ${HEALTH_LIMITS.slotRiskPercent})
   --json                    the report as JSON
   --help                    this text
 
@@ -175,8 +176,9 @@ export async function runStatus(argv: string[]): Promise<number> {
     if ((values.stack === undefined) === (values.member === undefined)) {
       throw new UsageError('give either --stack NAME or one --member NAME=HOST:PORT per member');
     }
-    const maxLagBytes = parseSize(values['max-lag-bytes'] ?? '16MiB');
-    const slotRiskPercent = Number(values['slot-risk-percent'] ?? '80');
+    // The alert rules' limits too (components/monitoring/rules.ts).
+    const maxLagBytes = parseSize(values['max-lag-bytes'] ?? String(HEALTH_LIMITS.maxLagBytes));
+    const slotRiskPercent = Number(values['slot-risk-percent'] ?? String(HEALTH_LIMITS.slotRiskPercent));
     if (!Number.isInteger(slotRiskPercent) || slotRiskPercent < 1 || slotRiskPercent > 100) {
       throw new UsageError(
         `--slot-risk-percent ${values['slot-risk-percent'] ?? ''}: expected a whole number from 1 to 100`,

@@ -1,6 +1,6 @@
 /**
  * A Pulumi workspace outside the project folder: a copy of `Pulumi.yaml` whose `main` points back at
- * the project, and a stack file of its own. Stacks whose files must not land in the repository (the
+ * the project's program, and a stack file of its own. Stacks whose files must not land in the repository (the
  * local job's, the tests') live in one, so that creating them, setting their secrets or removing
  * them never writes a tracked file.
  */
@@ -42,7 +42,9 @@ export function writeWorkspace(
 ): void {
   mkdirSync(dir, { recursive: true });
   const project = readYaml<Record<string, unknown>>(path.join(program, 'Pulumi.yaml')) ?? {};
-  writeFileSync(path.join(dir, 'Pulumi.yaml'), dump({ ...project, main: path.relative(dir, program) }));
+  // The project's own `main` (a file, or its folder's package.json `main` when it names none).
+  const main = path.join(program, typeof project.main === 'string' ? project.main : '.');
+  writeFileSync(path.join(dir, 'Pulumi.yaml'), dump({ ...project, main: path.relative(dir, main) }));
   const stackFile = path.join(dir, `Pulumi.${stack}.yaml`);
   const before = readYaml<StackFile>(stackFile) ?? {};
   const merged: Record<string, unknown> = Object.fromEntries(

@@ -110,6 +110,12 @@ export function parseConfigWith<M extends MemberBase>(
       );
     }
   }
+  if (cfg.prometheusRule && !cfg.monitoring) {
+    problems.push(
+      `${CONFIG_NAMESPACE}:prometheusRule: the alert rules read the metrics of PGO's exporter, which monitoring turns on; ` +
+        `set monitoring: true, or prometheusRule: false`,
+    );
+  }
   for (const name of cfg.lostMembers) {
     if (seen.has(name)) {
       problems.push(
@@ -131,6 +137,7 @@ export function parseConfigWith<M extends MemberBase>(
       syncTimeoutSeconds: cfg.syncTimeoutSeconds,
       partitionDeletion: cfg.partitionDeletion,
       monitoring: cfg.monitoring,
+      prometheusRule: cfg.prometheusRule,
       retainClusters: cfg.retainClusters,
       lostMembers: cfg.lostMembers,
       allowDestructiveChanges: cfg.allowDestructiveChanges,

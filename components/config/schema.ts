@@ -109,6 +109,11 @@ export const topSchema = z.strictObject({
   applySynchronousCommit: z.enum(SYNCHRONOUS_COMMITS).default('on'),
   partitionDeletion: z.enum(PARTITION_DELETIONS).default('detach'),
   monitoring: z.boolean().default(true),
+  /**
+   * PGO members with monitoring: the federation's alert rules (components/monitoring/rules.ts) as a
+   * Prometheus Operator `PrometheusRule` in each namespace of theirs.
+   */
+  prometheusRule: z.boolean().default(false),
   /** Keep a PostgresCluster in Kubernetes when its member leaves the config (a typo must not delete a database). */
   retainClusters: z.boolean().default(true),
   /**

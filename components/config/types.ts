@@ -54,8 +54,10 @@ export interface FederationConfig<M extends MemberBase = MemberBase> {
   maxMembers: number;
   syncTimeoutSeconds: number;
   partitionDeletion: PartitionDeletion;
-  /** PGO members: pgMonitor's exporter (and so pgnodemx). */
+  /** PGO members: pgMonitor's exporter (and so pgnodemx), with the federation's own queries. */
   monitoring: boolean;
+  /** PGO members with monitoring: the federation's alert rules as a PrometheusRule per namespace. */
+  prometheusRule: boolean;
   /** PGO members: keep a PostgresCluster in Kubernetes when its member leaves the config. */
   retainClusters: boolean;
   lostMembers: string[];

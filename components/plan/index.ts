@@ -212,6 +212,8 @@ function planMember(cfg: FederationConfig, member: MemberConfig): MemberPlan {
       members: cfg.members.length,
       maxMembers: cfg.maxMembers,
       monitoring: cfg.monitoring,
+      prometheusRule: cfg.prometheusRule,
+      tables: cfg.tables.map((t) => ({ schema: cfg.schema, name: t.name })),
       retainClusters: cfg.retainClusters,
       publication,
       permanentSlots: peers

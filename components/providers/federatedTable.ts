@@ -56,6 +56,11 @@ export interface FederatedTableInputs {
   syncTimeoutSeconds?: number;
   /** Set by `check`: the steps an update takes, for the preview. */
   plannedChanges?: string[];
+  /**
+   * Set by `check` when some of those steps remove something (allowDestructiveChanges): what the
+   * policy pack's stale-flag rule looks for.
+   */
+  destructiveChanges?: string[];
 }
 
 export type FederatedTableOutputs = FederatedTableInputs;
@@ -113,7 +118,15 @@ export const federatedTableProvider = {
       const why = blocked(steps, news.allowDestructive === true);
       if (why !== undefined)
         failures.push({ property: 'columns', reason: `table ${news.table} on "${news.member}": ${why}` });
-      return { inputs: { ...news, plannedChanges: steps.map((s) => s.describe) }, failures };
+      const destructive = steps.filter((s) => s.kind === 'destructive').map((s) => s.describe);
+      return {
+        inputs: {
+          ...news,
+          plannedChanges: steps.map((s) => s.describe),
+          ...(destructive.length > 0 ? { destructiveChanges: destructive } : {}),
+        },
+        failures,
+      };
     }
     return { inputs: news, failures };
   },

@@ -17,7 +17,7 @@ import { SlotLimits, type SlotLimitsInputs } from '../providers/slotLimits';
 import { replicationSettings } from '../replicationSettings';
 import type { ServerKind } from './kind';
 
-const fields = z.object({
+export const externalFields = z.object({
   /**
    * Which server the member has had (1, 2, …). Raised together with host/port, it moves the member
    * to a new, empty server: everything of it is made there, its own partitions restored from the
@@ -46,14 +46,14 @@ export interface ExternalServerPlan {
 }
 
 export const externalKind: ServerKind<ExternalMember, ExternalServerPlan> = {
-  fields,
+  fields: externalFields,
 
   validate(m) {
     return m.host === undefined ? [`host: external member "${m.name}" needs a host`] : [];
   },
 
   resolve(m, stack) {
-    const own = fields.parse(m);
+    const own = externalFields.parse(m);
     const admin = {
       host: m.host ?? '',
       port: m.port ?? 5432,

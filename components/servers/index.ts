@@ -40,3 +40,5 @@ export function provisionServer(name: string, plan: ServerPlan, args: ProvisionA
 export type { ProvisionArgs, ProvisionedServer, ServerContext, ServerKind } from './kind';
 export type { ExternalMember } from './external';
 export type { PgoMember } from './pgo';
+export { externalFields } from './external';
+export { pgoFields } from './pgo';

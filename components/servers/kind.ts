@@ -15,7 +15,12 @@ export interface ServerContext {
   members: number;
   /** Mesh capacity the replication settings are sized for (`maxMembers`). */
   maxMembers: number;
+  /** PGO members: pgMonitor's exporter, with the federation's own queries (components/monitoring/). */
   monitoring: boolean;
+  /** PGO members with monitoring: the alert rules as a PrometheusRule in the member's namespace. */
+  prometheusRule: boolean;
+  /** The federated tables (the monitoring queries count rows per partition of each). */
+  tables: Array<{ schema: string; name: string }>;
   retainClusters: boolean;
   /** The member's publication: on a server, the sign that it already serves this member. */
   publication: string;

@@ -5,9 +5,12 @@
  * the names PGO gives a cluster's objects, and its server's resources, in this order:
  *   1. a generated postgres password and a stable SCRAM salt → the verifier (components/scram.ts);
  *   2. the `<name>-pguser-postgres` Secret patch with PGO's labels, the password and the verifier;
- *   3. the PostgresCluster (servers/pgoCluster.ts), which Pulumi waits on until an instance is ready;
- *   4. the namespace CA (`pgo-root-cacert`), read once the cluster is ready, for `verify-full`.
- * Members of one kubeconfig context share one Kubernetes provider.
+ *   3. with monitoring, the ConfigMap of the federation's queries for PGO's exporter
+ *      (components/monitoring/queries.ts, the queries of the member's major);
+ *   4. the PostgresCluster (servers/pgoCluster.ts), which Pulumi waits on until an instance is ready;
+ *   5. the namespace CA (`pgo-root-cacert`), read once the cluster is ready, for `verify-full`.
+ * Members of one kubeconfig context share one Kubernetes provider, and with `prometheusRule` the
+ * members of one namespace there share one PrometheusRule of the alert rules.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +31,7 @@ import {
   PGO_CA_PATH,
   PGO_OBJECT_SUFFIXES,
   PGO_ROOT_CA_SECRET,
+  federationQueriesConfigMap,
   primaryServiceHost,
   userSecretName,
 } from './pgoNames';
@@ -38,9 +42,17 @@ import {
   type PostgresClusterManifest,
   postgresClusterManifest,
 } from './pgoCluster';
+import {
+  type PrometheusRuleRecord,
+  type QueriesRecord,
+  declareQueries,
+  prometheusRuleFor,
+  prometheusRuleRecord,
+  queriesRecord,
+} from './pgoMonitoring';
 
 /** A PGO member's own keys (each defaults to the stack's key of the same name). */
-const fields = z.object({
+export const pgoFields = z.object({
   /** The namespace of the cluster (defaults to the stack's `namespace`). */
   namespace: namespaceSchema.optional(),
   /** The kubeconfig context of the Kubernetes cluster it runs in (default: the current one). */
@@ -98,12 +110,19 @@ export interface PgoServerPlan {
       annotations: Record<string, string>;
     };
   };
+  /** With monitoring: the federation's queries for the exporter, a ConfigMap the cluster projects. */
+  queries?: QueriesRecord;
   cluster: {
     resourceName: string;
     manifest: PostgresClusterManifest;
     retainOnDelete: boolean;
     customTimeouts: { create: string; update: string };
   };
+  /**
+   * With monitoring and `prometheusRule`: the alert rules in the member's namespace, the same record
+   * for every member there (declared once, by the first).
+   */
+  prometheusRule?: PrometheusRuleRecord;
   /** The namespace CA, read once the cluster is ready, when the admin connection verifies it. */
   rootCa?: { resourceName: string; id: string };
 }
@@ -141,14 +160,14 @@ function k8sProviderFor(
 }
 
 export const pgoKind: ServerKind<PgoMember, PgoServerPlan> = {
-  fields,
+  fields: pgoFields,
 
   validate() {
     return [];
   },
 
   resolve(m, stack) {
-    const own = fields.parse(m);
+    const own = pgoFields.parse(m);
     const namespace = own.namespace ?? stack.namespace;
     const inCluster = primaryServiceHost(m.name, namespace);
     const postgresVersion = own.postgresVersion ?? stack.postgresVersion;
@@ -249,6 +268,7 @@ export const pgoKind: ServerKind<PgoMember, PgoServerPlan> = {
           annotations: { 'pulumi.com/patchForce': 'true' },
         },
       },
+      ...(context.monitoring ? { queries: queriesRecord(member, context) } : {}),
       cluster: {
         resourceName: member.name,
         manifest: postgresClusterManifest({
@@ -256,6 +276,7 @@ export const pgoKind: ServerKind<PgoMember, PgoServerPlan> = {
           postgresVersion: member.postgresVersion,
           capacity: context.maxMembers,
           monitoring: context.monitoring,
+          ...(context.monitoring ? { queriesConfigMap: federationQueriesConfigMap(member.name) } : {}),
           database: context.database,
           permanentSlots: context.permanentSlots,
           idleReplicationSlotTimeout: context.idleReplicationSlotTimeout,
@@ -263,6 +284,9 @@ export const pgoKind: ServerKind<PgoMember, PgoServerPlan> = {
         retainOnDelete: context.retainClusters,
         customTimeouts: { create: '30m', update: '30m' },
       },
+      ...(context.monitoring && context.prometheusRule
+        ? { prometheusRule: prometheusRuleRecord(member) }
+        : {}),
       ...(member.admin.sslrootcert === undefined && verifies
         ? {
             rootCa: {
@@ -304,9 +328,10 @@ export const pgoKind: ServerKind<PgoMember, PgoServerPlan> = {
       k8sOpts,
     );
 
+    const queries = plan.queries !== undefined ? declareQueries(plan.queries, k8sOpts) : undefined;
     const cluster = new k8s.apiextensions.CustomResource(plan.cluster.resourceName, plan.cluster.manifest, {
       ...k8sOpts,
-      dependsOn: [secretPatch],
+      dependsOn: [secretPatch, ...(queries !== undefined ? [queries] : [])],
       retainOnDelete: plan.cluster.retainOnDelete,
       customTimeouts: plan.cluster.customTimeouts,
     });
@@ -334,13 +359,21 @@ export const pgoKind: ServerKind<PgoMember, PgoServerPlan> = {
       ca = pem;
       caPath = pem.apply((text) => caFile(member.name, text));
     }
+    const rule = prometheusRuleFor(plan.prometheusRule, args, provider);
     return {
       connection: adminConnectionArgs(member, database, password, ca),
       password,
       major: member.postgresVersion,
       ...(caPath !== undefined ? { caPath } : {}),
       ready: [cluster, secretPatch],
-      resources: [generated, salt, secretPatch, cluster],
+      resources: [
+        generated,
+        salt,
+        secretPatch,
+        ...(queries !== undefined ? [queries] : []),
+        cluster,
+        ...(rule !== undefined ? [rule] : []),
+      ],
     };
   },
 };

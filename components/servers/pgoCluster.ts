@@ -3,6 +3,7 @@
  * CRD in the tests.
  */
 import { serverSettings } from '../replicationSettings';
+import { pgMonitorQueriesConfigMap } from './pgoNames';
 
 export const PGO_API_VERSION = 'postgres-operator.crunchydata.com/v1beta1';
 export const PGO_KIND = 'PostgresCluster';
@@ -37,6 +38,8 @@ export interface PostgresClusterOptions {
   capacity: number;
   /** pgMonitor's exporter; PGO preloads pgnodemx (needed by `get_node_name()`) only when it is set. */
   monitoring: boolean;
+  /** With monitoring: the ConfigMap of the federation's queries for the exporter, beside pgMonitor's. */
+  queriesConfigMap?: { name: string; key: string };
   /** The database of the federated tables (where its logical slots decode). */
   database: string;
   /**
@@ -103,6 +106,34 @@ function volumeClaim(size: string): Record<string, unknown> {
   return { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } };
 }
 
+/**
+ * The exporter's `configuration`: projections into the folder whose every file PGO v5.8.9's exporter
+ * concatenates into its `--extend.query-path` file (internal/pgmonitor/exporter.go,
+ * ExporterStartCommand: `cat /conf/* > /tmp/queries.yml`, re-run when the folder changes). Setting it
+ * drops PGO's own projection of pgMonitor's queries unless PGO runs with the AppendCustomQueries
+ * feature gate (alpha, off by default; internal/controller/postgrescluster/pgmonitor.go,
+ * addPGMonitorExporterToInstancePodSpec), so it projects that ConfigMap itself, under another file
+ * name: with the gate on, the same queries come twice, which the exporter's YAML reader (yaml.v2,
+ * not strict) takes as one. Both optional: a pod starts without either (PGO makes its own only once
+ * the exporter is on; ours goes when its member leaves while its cluster is kept).
+ */
+function exporterConfiguration(
+  cluster: string,
+  queries: { name: string; key: string },
+): Array<Record<string, unknown>> {
+  const pgMonitor = pgMonitorQueriesConfigMap(cluster);
+  return [
+    {
+      configMap: {
+        name: pgMonitor.name,
+        items: [{ key: pgMonitor.key, path: 'pgmonitor-queries.yml' }],
+        optional: true,
+      },
+    },
+    { configMap: { name: queries.name, items: [{ key: queries.key, path: queries.key }], optional: true } },
+  ];
+}
+
 export function postgresClusterManifest(opts: PostgresClusterOptions): PostgresClusterManifest {
   const { member } = opts;
   const spec: Record<string, unknown> = {
@@ -125,7 +156,16 @@ export function postgresClusterManifest(opts: PostgresClusterOptions): PostgresC
     },
   };
   if (opts.monitoring) {
-    spec.monitoring = { pgmonitor: { exporter: { image: member.images.exporter } } };
+    spec.monitoring = {
+      pgmonitor: {
+        exporter: {
+          image: member.images.exporter,
+          ...(opts.queriesConfigMap !== undefined
+            ? { configuration: exporterConfiguration(member.name, opts.queriesConfigMap) }
+            : {}),
+        },
+      },
+    };
   }
   return {
     apiVersion: PGO_API_VERSION,

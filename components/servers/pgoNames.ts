@@ -33,6 +33,20 @@ export const IMAGES_BY_VERSION: Record<number, typeof DEFAULT_IMAGES> = {
   ),
 };
 
+/**
+ * The ConfigMap of pgMonitor's queries PGO makes for a cluster with the exporter (key
+ * `defaultQueries.yml`; PGO v5.8.9 internal/naming/names.go ExporterQueriesConfigMap,
+ * internal/controller/postgrescluster/pgmonitor.go reconcileExporterQueriesConfig).
+ */
+export function pgMonitorQueriesConfigMap(cluster: string): { name: string; key: string } {
+  return { name: `${cluster}-exporter-queries-config`, key: 'defaultQueries.yml' };
+}
+
+/** Ours: the ConfigMap of the federation's queries for a member's exporter (components/monitoring/). */
+export function federationQueriesConfigMap(cluster: string): { name: string; key: string } {
+  return { name: `${cluster}-federation-queries`, key: 'queries.yml' };
+}
+
 /** The namespace CA Secret PGO creates (key `root.crt`). */
 export const PGO_ROOT_CA_SECRET = 'pgo-root-cacert';
 

@@ -38,9 +38,9 @@ async function facts(
     const errors =
       version >= 150000
         ? new Map(
-            (await client.query<{ subname: string; errors: number }>(statusQueries.applyErrors)).rows.map(
-              (r) => [r.subname, r.errors],
-            ),
+            (
+              await client.query<{ subname: string; apply_errors: number }>(statusQueries.applyErrors)
+            ).rows.map((r) => [r.subname, r.apply_errors]),
           )
         : undefined;
     const subs = await client.query<Omit<SubscriberRow, 'errors'>>(statusQueries.subscriptions);

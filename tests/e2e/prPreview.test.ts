@@ -94,7 +94,8 @@ describe('the pull-request preview (scripts/pr-preview.sh) through the real engi
     await e.editConfig({ 'pg-federation:members': [...members, { name: 'hippo-south' }] });
     const second = prPreview(e, out, { KUBECONFIG: kubeconfig });
     assert.equal(second.status, 0, second.stderr + second.comment);
-    assert.deepEqual(second.preview.changeSummary, { create: creates + 26 });
+    // hippo-south's resources, with the ConfigMap of its monitoring queries (monitoring defaults to true).
+    assert.deepEqual(second.preview.changeSummary, { create: creates + 27 });
   });
 
   it('a config error fails the check with the error in the comment', async function () {

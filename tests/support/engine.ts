@@ -70,13 +70,20 @@ export class EngineStack {
     readonly stack: Stack,
     private config: Record<string, unknown>,
     private program?: string,
+    /** The folder of the stack's state (and its workspace, unless it runs a program of its own). */
+    private readonly home = path.dirname(dir),
   ) {}
 
-  /** A new stack named `name` with this stack config (`pg-federation:*` keys, YAML values). */
+  /**
+   * A new stack named `name` with this stack config (`pg-federation:*` keys, YAML values), of this
+   * repository's program, or of `program`: a project folder of its own (with its node_modules), which
+   * is then the stack's workspace too, as when a user runs pulumi in their project.
+   */
   static async create(
     name: string,
     config: Record<string, unknown>,
     extraEnv: Record<string, string> = {},
+    program?: string,
   ): Promise<EngineStack> {
     const dir = mkdtempSync(path.join(tmpdir(), `pg-federation-e2e-${name}-`));
     const env = {
@@ -86,10 +93,10 @@ export class EngineStack {
       ...extraEnv,
     };
     mkdirSync(path.join(dir, 'state'));
-    const workspace = path.join(dir, 'workspace');
-    writeWorkspace(workspace, name, config, []);
+    const workspace = program ?? path.join(dir, 'workspace');
+    writeWorkspace(workspace, name, config, [], program);
     const stack = await openWorkspaceStack(workspace, name, env);
-    const engine = new EngineStack(name, workspace, env, stack, config);
+    const engine = new EngineStack(name, workspace, env, stack, config, program, dir);
     engine.watch();
     return engine;
   }
@@ -155,8 +162,11 @@ export class EngineStack {
   /** Replace the stack's config (keys not given are removed), keeping its secrets. */
   async setConfig(config: Record<string, unknown>): Promise<void> {
     this.config = config;
-    writeWorkspace(this.dir, this.name, config, ['pg-federation:passwords'], this.program);
+    writeWorkspace(this.dir, this.name, config, [...this.secretKeys], this.program);
   }
+
+  /** The stack-file keys that hold secrets set by `setSecret` (kept when the config is replaced). */
+  private readonly secretKeys = new Set(['pg-federation:passwords']);
 
   /** Run another program on this stack from now on (a checkout of an older version), or this one. */
   async useProgram(program?: string): Promise<void> {
@@ -170,6 +180,8 @@ export class EngineStack {
   }
 
   async setSecret(path: string, value: string): Promise<void> {
+    const project = (await this.stack.workspace.projectSettings()).name;
+    this.secretKeys.add(`${project}:${path.split(/[.[]/)[0]}`);
     await this.stack.setConfig(path, { value, secret: true }, true);
   }
 
@@ -190,6 +202,6 @@ export class EngineStack {
   /** Remove the stack (whatever it still holds) and its folder. */
   async remove(): Promise<void> {
     await this.stack.workspace.removeStack(this.name, { force: true }).catch(() => undefined);
-    rmSync(path.dirname(this.dir), { recursive: true, force: true });
+    rmSync(this.home, { recursive: true, force: true });
   }
 }

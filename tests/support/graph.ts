@@ -7,6 +7,8 @@ import { type Registered, installMocks, registered } from './mocks';
 export const T = {
   cluster: 'kubernetes:postgres-operator.crunchydata.com/v1beta1:PostgresCluster',
   secretPatch: 'kubernetes:core/v1:SecretPatch',
+  configMap: 'kubernetes:core/v1:ConfigMap',
+  prometheusRule: 'kubernetes:monitoring.coreos.com/v1:PrometheusRule',
   provider: 'pulumi:providers:postgresql',
   extension: 'postgresql:index/extension:Extension',
   function: 'postgresql:index/function:Function',

@@ -31,15 +31,20 @@ export const LAYERS: Array<{ name: string; patterns: RegExp[] }> = [
   },
   { name: 'providers', patterns: [/^components\/providers\/[a-zA-Z]+\.ts$/] },
   { name: 'endpoints', patterns: [/^components\/endpoints\.ts$/] },
+  { name: 'monitoring', patterns: [/^components\/monitoring\//] },
   { name: 'member kinds', patterns: [/^components\/servers\//] },
+  { name: 'settings', patterns: [/^components\/settings\.ts$/] },
   { name: 'stack config', patterns: [/^components\/stackConfig\.ts$/] },
   { name: 'plan', patterns: [/^components\/plan\//] },
+  { name: 'policy view', patterns: [/^components\/policyView\.ts$/] },
   { name: 'member', patterns: [/^components\/(federationNode|resourceRegistry)\.ts$/] },
   { name: 'member data', patterns: [/^components\/memberData\.ts$/] },
   { name: 'mesh', patterns: [/^components\/mesh\.ts$/] },
   { name: 'federation', patterns: [/^components\/federation\.ts$/] },
+  { name: 'library entry', patterns: [/^components\/index\.ts$/] },
   { name: 'embedded servers', patterns: [/^scripts\/embedded\//] },
   { name: 'program and scripts', patterns: [/^index\.ts$/, /^scripts\//] },
+  { name: 'policy pack', patterns: [/^policy\//] },
   { name: 'bench and tests', patterns: [/^bench\//, /^tests\//] },
 ];
 
@@ -122,6 +127,15 @@ describe('the architecture', function () {
     assert.deepEqual(crossing, []);
   });
 
+  it('keeps the policy pack a project of its own: it imports nothing outside policy/', function () {
+    const outside = [...graph]
+      .filter(([file]) => file.startsWith('policy/'))
+      .flatMap(([file, imports]) =>
+        imports.filter((t) => !t.startsWith('policy/')).map((t) => `${file} imports ${t}`),
+      );
+    assert.deepEqual(outside, []);
+  });
+
   it('holds no source file over 400 lines', function () {
     const long = files
       .map((f) => [f, readFileSync(path.join(ROOT, f), 'utf8').split('\n').length - 1] as const)
@@ -133,6 +147,7 @@ describe('the architecture', function () {
   it('writes SQL only in the builders (and sql/)', function () {
     const builders = [
       /^components\/providers\/sql\//,
+      /^components\/monitoring\/queries\.ts$/,
       /^scripts\/status\/queries\.ts$/,
       /^scripts\/embedded\/(postgresqlResources|standbySql|workloadSql)\.ts$/,
       /^scripts\/chaos\/queries\.ts$/,

@@ -358,6 +358,7 @@ describe('stack config', function () {
       syncTimeoutSeconds: defaults.syncTimeoutSeconds,
       partitionDeletion: defaults.partitionDeletion,
       monitoring: defaults.monitoring,
+      prometheusRule: defaults.prometheusRule,
       retainClusters: defaults.retainClusters,
       replicas: member?.replicas,
       // Empty: each member kind's default.

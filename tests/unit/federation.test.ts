@@ -23,6 +23,9 @@ describe('Federation (Pulumi mocks)', function () {
       assert.deepEqual(counts(resources), {
         cluster: 3,
         secretPatch: 3,
+        // The monitoring queries of each member (monitoring defaults to true); no PrometheusRule unless asked.
+        configMap: 3,
+        prometheusRule: 0,
         provider: 3,
         extension: 3,
         function: 3,

@@ -103,6 +103,25 @@ describe('PostgresCluster manifests', function () {
       });
     }
 
+    it("validates the exporter's projections of pgMonitor's and the federation's queries, and rejects a broken one", function () {
+      const [manifest] = manifests({ members: [{ name: 'hippo-east' }] });
+      assert.ok(manifest);
+      const exporter = (manifest.spec.monitoring as { pgmonitor: { exporter: Record<string, unknown> } })
+        .pgmonitor.exporter;
+      const projections = exporter.configuration as Array<{ configMap: { name: string } }>;
+      assert.deepEqual(
+        projections.map((p) => p.configMap.name),
+        ['hippo-east-exporter-queries-config', 'hippo-east-federation-queries'],
+      );
+      assert.ok(validate(manifest), JSON.stringify(validate.errors));
+      const bad = structuredClone(manifest);
+      const badExporter = (bad.spec.monitoring as { pgmonitor: { exporter: Record<string, unknown> } })
+        .pgmonitor.exporter;
+      badExporter.configuration = [{ configMap: { name: 'x', items: [{ key: 'queries.yml' }] } }];
+      assert.equal(validate(bad), false);
+      assert.match(JSON.stringify(validate.errors), /configuration\/0\/configMap\/items\/0.*path/);
+    });
+
     it('rejects a manifest the CRD rejects (the validator is live)', function () {
       const [manifest] = manifests({ members: [{ name: 'hippo-east' }] });
       assert.ok(manifest);

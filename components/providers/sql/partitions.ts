@@ -58,4 +58,17 @@ export const partitions = {
   ofTable: `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
               FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
              WHERE i.inhparent = to_regclass($1)`,
+  /**
+   * Every LIST partition of a table (status, and the monitoring queries) with its one bound value:
+   * the member whose rows it holds (NULL for the DEFAULT partition; a quote in it doubled, as
+   * pg_get_expr prints it). `parent`: an SQL expression of type regclass, e.g. `to_regclass($1)`.
+   */
+  owners(parent: string): string {
+    return `SELECT c.oid AS relid, c.relname AS partition, n.nspname AS schema,
+                substring(pg_get_expr(c.relpartbound, c.oid) FROM '^FOR VALUES IN \\(''(.*)''\\)$') AS owner
+           FROM pg_inherits i
+           JOIN pg_class c ON c.oid = i.inhrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE i.inhparent = ${parent}`;
+  },
 };

@@ -47,6 +47,21 @@ export function subscriptionOptions(v: ServerVersions, opts: ApplyOptions = {}):
   ];
 }
 
+/**
+ * The conflicts PostgreSQL 18 counts per subscription (pg_stat_subscription_stats, `confl_<kind>`):
+ * a row that exists (insert, update), one changed by another origin (update, delete; with
+ * `track_commit_timestamp`), one missing (update, delete), several unique keys at once.
+ */
+export const CONFLICT_KINDS = [
+  'insert_exists',
+  'update_origin_differs',
+  'update_exists',
+  'update_missing',
+  'delete_origin_differs',
+  'delete_missing',
+  'multiple_unique_conflicts',
+] as const;
+
 export const subscriptions = {
   /**
    * CREATE SUBSCRIPTION over a slot made beforehand, with a full initial copy. The subscriber's
@@ -129,4 +144,27 @@ export const subscriptions = {
                 LEFT JOIN pg_class p ON p.oid = i.inhparent
                WHERE s.subname = $1
                  AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  /**
+   * Every subscription of a database (status, and the monitoring queries): enabled, its apply worker,
+   * its last message, its tables' sync states, its publications. `database`: its name (default: the
+   * connection's). Reads only the columns of pg_subscription any role may (not its conninfo).
+   */
+  health(database?: string): string {
+    const db = database === undefined ? 'current_database()' : literal(database);
+    return `SELECT s.subname, s.subenabled,
+              EXISTS (SELECT 1 FROM pg_stat_subscription w WHERE w.subid = s.oid AND w.relid IS NULL AND w.pid IS NOT NULL) AS worker,
+              (SELECT max(w.last_msg_receipt_time) FROM pg_stat_subscription w WHERE w.subid = s.oid) AS last_msg,
+              (SELECT string_agg(DISTINCT r.srsubstate::text, '' ORDER BY r.srsubstate::text) FROM pg_subscription_rel r WHERE r.srsubid = s.oid) AS states,
+              array_to_string(s.subpublications, ',') AS publications
+         FROM pg_subscription s
+        WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = ${db})`;
+  },
+  /** PostgreSQL 15+: each subscription's apply and initial-sync errors since its statistics were reset. */
+  errors:
+    'SELECT subid, subname, apply_error_count::int AS apply_errors, sync_error_count::int AS sync_errors FROM pg_stat_subscription_stats',
+  /**
+   * PostgreSQL 18+: each subscription's conflicts by kind since its statistics were reset
+   * (pg_stat_subscription_stats' `confl_*` columns, listed by CONFLICT_KINDS).
+   */
+  conflicts: `SELECT subid, subname, ${CONFLICT_KINDS.map((k) => `confl_${k}`).join(', ')} FROM pg_stat_subscription_stats`,
 };
