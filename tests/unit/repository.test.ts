@@ -97,6 +97,9 @@ describe('the GitHub Actions workflow', function () {
       /postgres-operator\/v5\.8\.9\/config\/crd\/bases\/postgres-operator\.crunchydata\.com_postgresclusters\.yaml/,
     );
     assert.match(runs, /PG_FEDERATION_PGO_CRD=/);
+    // promtool for the alert rules (tests/unit/alertRules.test.ts), as .ci/run provides it.
+    assert.match(runs, /go install github\.com\/prometheus\/prometheus\/cmd\/promtool@v\d+\.\d+\.\d+/);
+    assert.match(ci, /shared\/promtool\/build/);
     // The same bytes as the copy the tests use here (../shared/crds/SOURCE.md gives its SHA-256).
     const sha = /([0-9a-f]{64}) {2}\$crd/.exec(runs)?.[1];
     assert.equal(sha, createHash('sha256').update(readFileSync(CRD_FILE)).digest('hex'));
