@@ -5,7 +5,7 @@
  */
 import type * as pulumi from '@pulumi/pulumi';
 import type { z } from 'zod';
-import { CONFIG_NAMESPACE, ConfigError } from './config/errors';
+import { CONFIG_NAMESPACE, ConfigError, unknownKeyProblem } from './config/errors';
 import { parseConfigWith } from './config/parse';
 import { CONFIG_KEYS, type RawConfig, type commonMemberFields } from './config/schema';
 import type { tableSpecSchema } from './config/tables';
@@ -74,10 +74,7 @@ export function parseSettings(
 ): FederationConfig {
   const problems = Object.keys(settings)
     .filter((key) => !(CONFIG_KEYS as string[]).includes(key))
-    .map(
-      (key) =>
-        `${CONFIG_NAMESPACE}:${key}: unknown key; check the spelling against the config reference in README.md`,
-    );
+    .map(unknownKeyProblem);
   let config: FederationConfig | undefined;
   try {
     config = parseFederationConfig(settings as Record<string, unknown>);

@@ -36,3 +36,8 @@ export function zodProblems(error: z.ZodError, prefix = ''): string[] {
     return `${where}: ${issue.message}`;
   });
 }
+
+/** A key of the namespace this program does not read (a typo must not be ignored). */
+export function unknownKeyProblem(key: string): string {
+  return `${CONFIG_NAMESPACE}:${key}: unknown key; check the spelling against the config reference in README.md`;
+}

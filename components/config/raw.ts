@@ -5,7 +5,7 @@
  * numbers and booleans as JSON. The secret `passwords` key is kept apart, as text, and never parsed
  * into the rest.
  */
-import { CONFIG_NAMESPACE } from './errors';
+import { CONFIG_NAMESPACE, unknownKeyProblem } from './errors';
 import { CONFIG_KEYS, PASSWORDS_KEY, isStringKey } from './schema';
 
 export interface RawConfig {
@@ -39,7 +39,7 @@ function read<V>(entries: Record<string, V>, value: (key: string, v: V) => unkno
       continue;
     }
     if (!(CONFIG_KEYS as string[]).includes(key)) {
-      problems.push(`${fullKey}: unknown key; check the spelling against the config reference in README.md`);
+      problems.push(unknownKeyProblem(key));
       continue;
     }
     raw[key] = value(key, v);
