@@ -6,7 +6,7 @@
  * the limit: each peer's partition as `COPY (SELECT ...) TO STDOUT` piped into `COPY ... FROM STDIN`
  * of a plain table on hippo-south, all peers at once (measured before and after the add; the faster
  * counts). Also the publishers' peak retained WAL (their slots' restart_lsn behind the current
- * WAL position) while the add runs.
+ * WAL position) while the add runs, above what they retained when it began.
  */
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
@@ -76,18 +76,26 @@ async function copyLimit(set: ServerSet): Promise<number> {
   return ms;
 }
 
-/** The largest WAL any publisher's slot holds back, sampled until `stop` resolves. */
+/**
+ * The most WAL any publisher's slots hold back beyond what they held when the add began (the load
+ * before it leaves WAL retained until the slots next advance: that is not the add's), sampled until
+ * `stop` resolves.
+ */
 async function peakRetainedWal(servers: TestServer[], stop: Promise<unknown>): Promise<number> {
   let done = false;
   void stop.finally(() => (done = true));
+  const retained = async (s: TestServer): Promise<number> => {
+    const rows = await query<{ bytes: string | null }>(
+      s,
+      'SELECT max(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)) AS bytes FROM pg_replication_slots',
+    );
+    return Number(rows[0]?.bytes ?? 0);
+  };
+  const baseline = await Promise.all(servers.map(retained));
   let peak = 0;
   while (!done) {
-    for (const s of servers) {
-      const rows = await query<{ bytes: string | null }>(
-        s,
-        'SELECT max(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)) AS bytes FROM pg_replication_slots',
-      );
-      peak = Math.max(peak, Number(rows[0]?.bytes ?? 0));
+    for (const [i, s] of servers.entries()) {
+      peak = Math.max(peak, (await retained(s)) - (baseline[i] ?? 0));
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -4,10 +4,11 @@
  * the same mocks, under the same ts-node the language host runs programs with. Also the provider text
  * each dynamic resource carries (its `__provider` input, which the state holds in inputs and outputs).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
+import { load } from 'js-yaml';
 import { Federation } from '../components/federation';
 import { parseFederationConfig } from '../components/stackConfig';
 import { median, timed } from './stats';
@@ -52,6 +53,7 @@ function installMocks(): Counter {
     'pg-federation',
     'bench',
     false,
+    'organization',
   );
   return counter;
 }
@@ -78,7 +80,22 @@ async function settled(resources: pulumi.Resource[]): Promise<void> {
   await Promise.all(resources.map((r) => new Promise((resolve) => r.urn.apply(resolve))));
 }
 
+/** The node arguments Pulumi.yaml gives the program (`runtime.options.nodeargs`). */
+export function programNodeArgs(): string[] {
+  const project = load(readFileSync(path.join(__dirname, '..', 'Pulumi.yaml'), 'utf8')) as {
+    runtime?: { options?: { nodeargs?: string } };
+  };
+  return (project.runtime?.options?.nodeargs ?? '').split(/\s+/).filter((a) => a !== '');
+}
+
 export async function benchProgram(members: number, rounds: number): Promise<ProgramResult> {
+  // The program is timed in this process: it must run with the arguments Pulumi runs it with.
+  const missing = programNodeArgs().filter((a) => !process.execArgv.includes(a));
+  if (missing.length > 0) {
+    throw new Error(
+      `the benchmark's node lacks ${missing.join(' ')} (Pulumi.yaml's nodeargs): run it as \`npm run bench\``,
+    );
+  }
   const config = parseFederationConfig({
     members: Array.from({ length: members }, (_, i) => ({ name: `hippo-${i + 1}` })),
     maxMembers: Math.max(10, members),

@@ -14,6 +14,7 @@ import { type MemberData, dataResources, declareMemberData, liveValues } from '.
 import { type Mesh, declareMesh } from './mesh';
 import { type FederationPlan, plan } from './plan';
 import { policyViewOutput } from './policyView';
+import { skipMappingPromiseStacks } from './providers/promiseStacks';
 import { ResourceRegistry } from './resourceRegistry';
 import type { MemberKind } from './servers';
 import {
@@ -70,6 +71,8 @@ export class Federation extends pulumi.ComponentResource {
   ) {
     // Settings are checked before anything registers: a bad one fails the preview, all at once.
     const parsed = parsedArgs(args);
+    // Before the first registration: the SDK's promise stacks stay unmapped (promiseStacks.ts).
+    skipMappingPromiseStacks();
     super('pg-federation:index:Federation', name, {}, opts);
     this.config = parsed.config;
     this.plan = plan(parsed.config);

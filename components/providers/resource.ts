@@ -1,10 +1,13 @@
 /**
- * The base of our dynamic resources. The inputs named secret (connection info with passwords) are
- * made secret field by field, so that in a preview a field that is not known yet (a new password)
- * leaves the others known, and listed in additionalSecretOutputs, so they stay secret in outputs and
- * state alike. Each resource carries a reference to its provider (reference.ts), not its code.
+ * The base of our dynamic resources: a custom resource of the engine's dynamic provider
+ * (`pulumi-nodejs`, the type Pulumi's `dynamic.Resource` registers), whose `__provider` input is a
+ * reference to its provider, not its code (reference.ts). The inputs named secret (connection info
+ * with passwords) are made secret field by field, so that in a preview a field that is not known yet
+ * (a new password) leaves the others known, and listed in additionalSecretOutputs, so they stay
+ * secret in outputs and state alike.
  */
 import * as pulumi from '@pulumi/pulumi';
+import { skipMappingPromiseStacks } from './promiseStacks';
 import { type ProviderName, providerReference } from './reference';
 
 function secretInput(value: unknown): unknown {
@@ -19,7 +22,7 @@ function secretInput(value: unknown): unknown {
   return pulumi.secret(value);
 }
 
-export abstract class FederationResource extends pulumi.dynamic.Resource {
+export abstract class FederationResource extends pulumi.CustomResource {
   protected constructor(
     provider: ProviderName,
     type: string,
@@ -28,24 +31,20 @@ export abstract class FederationResource extends pulumi.dynamic.Resource {
     secretKeys: string[],
     opts?: pulumi.CustomResourceOptions,
   ) {
-    const props: pulumi.Inputs = { ...args };
+    skipMappingPromiseStacks();
+    const props: pulumi.Inputs = { ...args, __provider: providerReference(provider) };
     for (const key of secretKeys) if (key in args) props[key] = secretInput(args[key]);
-    // The SDK gives each input property four promises, each with the stack where it was made (printed
-    // only if the promise is still pending when the program exits), and under Pulumi's source maps
-    // every frame of those costs a lookup: with the default 10 frames that was most of the
-    // program's time (bench/program.ts). One frame is kept while it registers; the resource's source
-    // position is unaffected (the SDK takes it with a limit of its own).
+    // The SDK's promises take the stack where they were made (see promiseStacks.ts): one frame is
+    // kept while the resource registers; its source position is unaffected (the SDK takes it with a
+    // limit of its own).
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 1;
     try {
-      super(
-        providerReference(provider),
-        name,
-        props,
-        { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secretKeys] },
-        'pg-federation',
-        type,
-      );
+      // The type token of `new pulumi.dynamic.Resource(provider, name, props, opts, 'pg-federation', type)`.
+      super(`pulumi-nodejs:dynamic/pg-federation:${type}`, name, props, {
+        ...opts,
+        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...secretKeys],
+      });
     } finally {
       Error.stackTraceLimit = stackTraceLimit;
     }

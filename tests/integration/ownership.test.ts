@@ -114,6 +114,18 @@ describe(`ownership, roles, removal and recovery on embedded PostgreSQL ${MAJOR}
       });
     }
 
+    it("rejects a bulk INSERT into another member's partition whole: no row of it is kept", async function () {
+      const before = await counts(east);
+      await assert.rejects(
+        query(
+          east,
+          `INSERT INTO hippo_central (id, node_name) SELECT gen_random_uuid(), 'hippo-central' FROM generate_series(1, 1000)`,
+        ),
+        /rows of member hippo-central are written only on member hippo-central/,
+      );
+      assert.equal(await counts(east), before);
+    });
+
     it('lets the owner write, and replication keep flowing, with equal counts everywhere', async function () {
       await query(
         east,
