@@ -159,8 +159,8 @@ export function someMemberMayHaveLeft(outputs: Record<string, unknown>, members:
 export async function readLastDeployment(
   members: string[],
 ): Promise<{ last?: RecordedFederation; lastDeployment: string }> {
-  const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
   try {
+    const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     const stack = (await pulumi.runtime.invoke('pulumi:pulumi:readStackOutputs', { name: self })) as {
       outputs?: Record<string, unknown>;
     };
