@@ -126,6 +126,23 @@ describe(`ownership, roles, removal and recovery on embedded PostgreSQL ${MAJOR}
       assert.equal(await counts(east), before);
     });
 
+    it('guards the landing partitions with AFTER row triggers, so that their initial copy inserts in batches', async function () {
+      // COPY (the initial copy of a subscription included) inserts row by row into a table with any
+      // BEFORE or INSTEAD OF row trigger on INSERT, enabled or not (PostgreSQL's copyfrom.c).
+      const triggers = await query<{ relname: string; tgname: string; before: boolean }>(
+        east,
+        `SELECT c.relname, t.tgname, (t.tgtype & 2) <> 0 AS before
+           FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+          WHERE NOT t.tgisinternal AND (t.tgtype & 1) <> 0 AND (t.tgtype & 4) <> 0
+            AND c.relname IN ('hippo_central', 'hippo_west')
+          ORDER BY 1`,
+      );
+      assert.deepEqual(triggers, [
+        { relname: 'hippo_central', tgname: 'federation_guard', before: false },
+        { relname: 'hippo_west', tgname: 'federation_guard', before: false },
+      ]);
+    });
+
     it('lets the owner write, and replication keep flowing, with equal counts everywhere', async function () {
       await query(
         east,

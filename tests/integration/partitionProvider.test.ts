@@ -144,6 +144,30 @@ describe(`Partition provider on embedded PostgreSQL ${MAJOR}`, function () {
     assert.equal(row?.n, '1');
   });
 
+  it('a landing guarded BEFORE (made before 2026-12-07) gets the AFTER guard in place by update', async function () {
+    const current = inputs('hippo-west');
+    assert.match(current.guardSql, /AFTER INSERT OR UPDATE OR DELETE/);
+    const earlier = { ...current, guardSql: current.guardSql.replace('AFTER INSERT', 'BEFORE INSERT') };
+    await query(east, earlier.guardSql);
+    const timing = async () =>
+      (
+        await query<{ before: boolean }>(
+          east,
+          `SELECT (tgtype & 2) <> 0 AS before FROM pg_trigger
+            WHERE tgrelid = 'hippo_west'::regclass AND tgname = 'federation_guard'`,
+        )
+      ).map((r) => (r.before ? 'BEFORE' : 'AFTER'));
+    assert.deepEqual(await timing(), ['BEFORE']);
+    const diff = await provider.diff('id', earlier, current);
+    assert.deepEqual([diff.changes, diff.replaces], [true, []]);
+    await provider.update('id', earlier, current);
+    assert.deepEqual(await timing(), ['AFTER']);
+    await assert.rejects(
+      query(east, `INSERT INTO hippo_west (id, node_name) VALUES (gen_random_uuid(), 'hippo-west')`),
+      /rows of member hippo-west are written only on member hippo-west/,
+    );
+  });
+
   it('fails clearly when a different table of that name exists', async function () {
     await query(
       east,
