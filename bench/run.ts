@@ -355,13 +355,7 @@ async function main(): Promise<void> {
     'Adding hippo-south to 3 members that hold rows, beside the limit (each partition piped by COPY, all peers at once):',
     '',
     table(
-      [
-        'rows per member',
-        'add s',
-        'COPY limit s',
-        'add/limit',
-        "publishers' peak WAL retained by the add MB",
-      ],
+      ['rows per member', 'add s', 'COPY limit s', 'add/limit', 'WAL retained by the add MB'],
       results.bigTable.map((b) => [
         b.rowsPerMember,
         seconds(b.addMs),

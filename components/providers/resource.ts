@@ -10,7 +10,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { skipMappingPromiseStacks } from './promiseStacks';
 import { type ProviderName, providerReference } from './reference';
 
-function secretInput(value: unknown): unknown {
+function secretFields(value: unknown): unknown {
   if (
     typeof value === 'object' &&
     value !== null &&
@@ -20,6 +20,22 @@ function secretInput(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, pulumi.secret(field)]));
   }
   return pulumi.secret(value);
+}
+
+/**
+ * One secret form per value: a member's connection (and its conninfo) is the same object in every
+ * resource that reaches the member, N² of them, so its secret fields are made once and shared.
+ */
+const secretForms = new WeakMap<object, unknown>();
+
+function secretInput(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return secretFields(value);
+  let form = secretForms.get(value);
+  if (form === undefined) {
+    form = secretFields(value);
+    secretForms.set(value, form);
+  }
+  return form;
 }
 
 export abstract class FederationResource extends pulumi.CustomResource {

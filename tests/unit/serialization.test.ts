@@ -29,6 +29,25 @@ interface Loaded {
 /** The bound of issue 23: at most 4 KB of provider text in each dynamic resource's state. */
 const MAX_PROVIDER_TEXT = 4096;
 
+/** A landing partition's inputs, as the program passes them (no server is reached with these). */
+const PARTITION = {
+  member: 'hippo-east',
+  owner: 'hippo-west',
+  connection: {
+    host: 'h',
+    port: 5432,
+    database: 'postgres',
+    user: 'postgres',
+    password: 'x',
+    sslmode: 'disable',
+  },
+  schema: 'public',
+  table: 'hippos',
+  partition: 'hippo_west',
+  createSql: 'CREATE TABLE ...',
+  onDelete: 'detach',
+};
+
 describe('dynamic provider serialization', function () {
   // Loaded from a folder inside the project, as the provider host resolves `require('pg')` from it.
   const dir = mkdtempSync(path.join(__dirname, '..', '..', 'node_modules', '.serialized-'));
@@ -72,23 +91,7 @@ describe('dynamic provider serialization', function () {
 
   it('partition: the loaded provider checks and diffs', async function () {
     const { handler } = load('partition');
-    const inputs = {
-      member: 'hippo-east',
-      owner: 'hippo-west',
-      connection: {
-        host: 'h',
-        port: 5432,
-        database: 'postgres',
-        user: 'postgres',
-        password: 'x',
-        sslmode: 'disable',
-      },
-      schema: 'public',
-      table: 'hippos',
-      partition: 'hippo_west',
-      createSql: 'CREATE TABLE ...',
-      onDelete: 'detach',
-    };
+    const inputs = PARTITION;
     assert.deepEqual((await handler.check({}, inputs)).failures, []);
     const bad = await handler.check({}, { ...inputs, partition: 'Robert"); DROP TABLE', onDelete: 'shred' });
     assert.deepEqual(bad.failures.map((f) => f.property).sort(), ['onDelete', 'partition']);
@@ -165,25 +168,9 @@ describe('dynamic provider serialization', function () {
     assert.equal((await handler.diff('id', byValue, moved)).changes, true);
   });
 
-  it('a state holding the earlier reference (closure-serialized, the same mark) is no change and keeps its outputs', async function () {
+  it('a state holding the earlier reference (closure-serialized, the same mark) is no change, not a migration', async function () {
     const { text, handler } = load('partition');
-    const props = {
-      member: 'hippo-east',
-      owner: 'hippo-west',
-      connection: {
-        host: 'h',
-        port: 5432,
-        database: 'postgres',
-        user: 'postgres',
-        password: 'x',
-        sslmode: 'disable',
-      },
-      schema: 'public',
-      table: 'hippos',
-      partition: 'hippo_west',
-      createSql: 'CREATE TABLE ...',
-      onDelete: 'detach',
-    };
+    const props = PARTITION;
     const earlier = { ...props, __provider: `exports.handler = __f0; /* ${REFERENCE_MARK} (0.1) */` };
     assert.equal((await handler.diff('id', earlier, { ...props, __provider: text })).changes, false);
   });
