@@ -4,13 +4,13 @@
  * the same mocks, under the same ts-node the language host runs programs with. Also the provider text
  * each dynamic resource carries (its `__provider` input, which the state holds in inputs and outputs).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
-import { load } from 'js-yaml';
 import { Federation } from '../components/federation';
 import { parseFederationConfig } from '../components/stackConfig';
+import { readYaml } from '../scripts/workspace';
 import { median, timed } from './stats';
 
 export interface ProgramResult {
@@ -82,10 +82,10 @@ async function settled(resources: pulumi.Resource[]): Promise<void> {
 
 /** The node arguments Pulumi.yaml gives the program (`runtime.options.nodeargs`). */
 export function programNodeArgs(): string[] {
-  const project = load(readFileSync(path.join(__dirname, '..', 'Pulumi.yaml'), 'utf8')) as {
-    runtime?: { options?: { nodeargs?: string } };
-  };
-  return (project.runtime?.options?.nodeargs ?? '').split(/\s+/).filter((a) => a !== '');
+  const project = readYaml<{ runtime?: { options?: { nodeargs?: string } } }>(
+    path.join(__dirname, '..', 'Pulumi.yaml'),
+  );
+  return (project?.runtime?.options?.nodeargs ?? '').split(/\s+/).filter((a) => a !== '');
 }
 
 export async function benchProgram(members: number, rounds: number): Promise<ProgramResult> {

@@ -19,7 +19,7 @@ interface StackFile {
   config?: Record<string, unknown>;
 }
 
-function readYaml<T>(file: string): T | undefined {
+export function readYaml<T>(file: string): T | undefined {
   return existsSync(file) ? (load(readFileSync(file, 'utf8')) as T) : undefined;
 }
 

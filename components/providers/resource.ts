@@ -7,7 +7,6 @@
  * secret in outputs and state alike.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { skipMappingPromiseStacks } from './promiseStacks';
 import { type ProviderName, providerReference } from './reference';
 
 function secretFields(value: unknown): unknown {
@@ -47,11 +46,10 @@ export abstract class FederationResource extends pulumi.CustomResource {
     secretKeys: string[],
     opts?: pulumi.CustomResourceOptions,
   ) {
-    skipMappingPromiseStacks();
     const props: pulumi.Inputs = { ...args, __provider: providerReference(provider) };
     for (const key of secretKeys) if (key in args) props[key] = secretInput(args[key]);
-    // The SDK's promises take the stack where they were made (see promiseStacks.ts): one frame is
-    // kept while the resource registers; its source position is unaffected (the SDK takes it with a
+    // The SDK's promises take the stack where they were made (the Federation leaves them unmapped,
+    // promiseStacks.ts): one frame is captured while the resource registers; its source position is unaffected (the SDK takes it with a
     // limit of its own).
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 1;

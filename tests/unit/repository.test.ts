@@ -80,6 +80,20 @@ describe('the GitHub Actions workflow', function () {
     assert.deepEqual(npmCommands(testRuns()).slice(0, 3), ['npm ci', 'npm run lint', 'npm test']);
     assert.equal(workflow.jobs.preview?.needs, 'test');
     assert.equal(workflow.jobs.up?.needs, 'test');
+    // Pulumi skips the program's type check only where the test job's lint has run it.
+    for (const job of ['preview', 'up']) {
+      assert.equal(workflow.jobs[job]?.env?.PULUMI_NODEJS_TRANSPILE_ONLY, 'true', job);
+    }
+  });
+
+  it('runs the program, the engine floor and the benchmark with the same node arguments', function () {
+    const nodeargs = (file: string): unknown =>
+      (load(read(file)) as { runtime?: { options?: { nodeargs?: string } } }).runtime?.options?.nodeargs;
+    const args = nodeargs('Pulumi.yaml');
+    assert.equal(args, '--max-semi-space-size=64');
+    assert.equal(nodeargs('bench/floor/Pulumi.yaml'), args);
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    assert.match(scripts.bench ?? '', new RegExp(`^node ${String(args)} `));
   });
 
   it('runs the same suite as .ci/run, with nothing skipped: the same npm commands, majors, and tools', function () {
