@@ -12,6 +12,12 @@
  * was still about 7% of the profile), and every other error goes to the installed formatter as
  * before. With PULUMI_DEBUG_PROMISE_LEAKS set, when those stacks are printed, nothing is wrapped. A formatter installed later replaces the wrapper, which is
  * only a cost, never a change in what an error says.
+ *
+ * The wrapper also serves the stack the SDK reads once per resource for its source position
+ * (`Resource.callsites` in `@pulumi/pulumi/resource.js`: every frame, mapped, parsed for file, line
+ * and column). The same few hundred call sites recur in every one of a mesh's thousands of stacks,
+ * so each frame is mapped by the installed formatter once and its text reused: the positions the
+ * SDK parses are the ones it parsed before (tested), at a map lookup a frame.
  */
 type PrepareStackTrace = (error: Error, stack: NodeJS.CallSite[]) => unknown;
 
@@ -31,12 +37,45 @@ export function unmappedStack(error: Error, stack: NodeJS.CallSite[]): string {
   return `${String(error)}\n    at ${String(stack[0])}`;
 }
 
+/** Whether `stack` was captured by the SDK's `Resource.callsites` (its first frame). */
+export function madeByResourceCallsites(stack: NodeJS.CallSite[]): boolean {
+  const top = stack[0];
+  if (top === undefined || top.getFunctionName() !== 'callsites') return false;
+  return /[\\/]@pulumi[\\/]pulumi[\\/]resource\.js$/.test(top.getFileName() ?? '');
+}
+
+/** Each frame's text as the installed formatter writes it, by the frame's position and function. */
+const mappedFrames = new Map<string, string>();
+
+/**
+ * The stack as `installed` formats it, each frame formatted once for all the stacks it is in: the
+ * positions are exact; a frame's name is the one its first stack gave it (the SDK reads no name).
+ */
+export function memoizedStack(error: Error, stack: NodeJS.CallSite[], installed: PrepareStackTrace): string {
+  let text = String(error);
+  for (const frame of stack) {
+    const key = `${frame.getFileName() ?? ''}:${frame.getLineNumber() ?? ''}:${frame.getColumnNumber() ?? ''}:${frame.getFunctionName() ?? ''}`;
+    let line = mappedFrames.get(key);
+    if (line === undefined) {
+      const alone = String(installed(error, [frame]));
+      line = alone.slice(alone.indexOf('\n') + 1);
+      mappedFrames.set(key, line);
+    }
+    text += `\n${line}`;
+  }
+  return text;
+}
+
 export function skipMappingPromiseStacks(): void {
   if (process.env.PULUMI_DEBUG_PROMISE_LEAKS) return;
   const installed = Error.prepareStackTrace as PrepareStackTrace | undefined;
   if (installed === undefined || installed === wrapped) return;
   const wrapper: PrepareStackTrace = (error, stack) =>
-    madeByDebuggablePromise(stack) ? unmappedStack(error, stack) : installed(error, stack);
+    madeByDebuggablePromise(stack)
+      ? unmappedStack(error, stack)
+      : madeByResourceCallsites(stack)
+        ? memoizedStack(error, stack, installed)
+        : installed(error, stack);
   wrapped = wrapper;
   beneath = installed;
   Error.prepareStackTrace = wrapper as typeof Error.prepareStackTrace;

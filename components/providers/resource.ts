@@ -1,13 +1,24 @@
 /**
  * The base of our dynamic resources: a custom resource of the engine's dynamic provider
  * (`pulumi-nodejs`, the type Pulumi's `dynamic.Resource` registers), whose `__provider` input is a
- * reference to its provider, not its code (reference.ts). The inputs named secret (connection info
- * with passwords) are made secret field by field, so that in a preview a field that is not known yet
- * (a new password) leaves the others known, and listed in additionalSecretOutputs, so they stay
- * secret in outputs and state alike.
+ * reference to its provider, not its code (reference.ts).
+ *
+ * The inputs named secret (a connection, a conninfo) stay properties of their own, secret, and are
+ * listed in additionalSecretOutputs, so they stay secret in outputs and state alike. A connection is
+ * an object whose password (and any field that is an output, whose content the program does not
+ * know) is secret: in a preview a password not known yet leaves the other fields known, and the
+ * fields that are plain text (host, port, user, database, sslmode, a CA read from a file) cost the SDK
+ * nothing to send. The other inputs that are or hold an output keep a property of their own too;
+ * the rest, plain values, travel in one (envelope.ts).
  */
 import * as pulumi from '@pulumi/pulumi';
+import { PLAIN_KEY } from './envelope';
 import { type ProviderName, providerReference } from './reference';
+
+/** A field of a connection the state must hold encrypted. */
+function secretField(key: string, field: unknown): boolean {
+  return key === 'password' || pulumi.Output.isInstance(field) || field instanceof Promise;
+}
 
 function secretFields(value: unknown): unknown {
   if (
@@ -16,9 +27,43 @@ function secretFields(value: unknown): unknown {
     !pulumi.Output.isInstance(value) &&
     !Array.isArray(value)
   ) {
-    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, pulumi.secret(field)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([key, field]) => [
+        key,
+        secretField(key, field) ? pulumi.secret(field) : field,
+      ]),
+    );
   }
   return pulumi.secret(value);
+}
+
+/** Whether a value is, or holds anywhere inside it, an output or a promise (then it is not plain). */
+export function holdsOutput(value: unknown): boolean {
+  if (pulumi.Output.isInstance(value) || value instanceof Promise) return true;
+  if (Array.isArray(value)) return value.some(holdsOutput);
+  if (typeof value === 'object' && value !== null) return Object.values(value).some(holdsOutput);
+  return false;
+}
+
+/**
+ * The properties a resource registers: its provider's reference, each secret input (made secret),
+ * each input that is undefined (an output it declares) or holds an output, and the plain rest in
+ * one envelope.
+ */
+export function registeredProps(
+  provider: ProviderName,
+  args: Record<string, unknown>,
+  secretKeys: string[],
+): pulumi.Inputs {
+  const props: pulumi.Inputs = { __provider: providerReference(provider) };
+  const plain: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(args)) {
+    if (secretKeys.includes(key)) props[key] = secretInput(value);
+    else if (value === undefined || holdsOutput(value)) props[key] = value;
+    else plain[key] = value;
+  }
+  if (Object.keys(plain).length > 0) props[PLAIN_KEY] = plain;
+  return props;
 }
 
 /**
@@ -46,8 +91,7 @@ export abstract class FederationResource extends pulumi.CustomResource {
     secretKeys: string[],
     opts?: pulumi.CustomResourceOptions,
   ) {
-    const props: pulumi.Inputs = { ...args, __provider: providerReference(provider) };
-    for (const key of secretKeys) if (key in args) props[key] = secretInput(args[key]);
+    const props = registeredProps(provider, args, secretKeys);
     // The SDK's promises take the stack where they were made (the Federation leaves them unmapped,
     // promiseStacks.ts): one frame is captured while the resource registers; its source position is unaffected (the SDK takes it with a
     // limit of its own).

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { PLAIN_KEY } from '../../components/providers/envelope';
 import { isProviderReference } from '../../components/providers/reference';
 import { PROJECT_ROOT } from '../../scripts/workspace';
 import { SEED_INSERT } from '../support/convergence';
@@ -22,6 +23,8 @@ import { EngineStack, changes, requireEngine } from '../support/engine';
 const BEFORE_TABLES = '0bb16a9';
 /** The last release before the plan decided every resource's inputs (one layer per concept). */
 const BEFORE_RECORDS = '6e80698';
+/** The last release before the plain inputs travelled in one property (envelope.ts): by reference. */
+const BEFORE_ENVELOPE = 'd618cbc';
 
 /** Two tables with defaults, an index and a unique index: what 6e80698 declared by config. */
 const TABLES = [
@@ -54,11 +57,20 @@ const TABLES = [
 for (const release of [
   // hippo-south's creates: 23 with the seed's one table, 9 more for the second table (its table,
   // its own partition and grant, 3 landings on it and one on each of the 3 others).
-  { commit: BEFORE_TABLES, extra: {} as Record<string, unknown>, southCreates: 23 },
+  { commit: BEFORE_TABLES, extra: {} as Record<string, unknown>, byValue: true, southCreates: 23 },
   {
     commit: BEFORE_RECORDS,
     extra: { 'pg-federation:tables': TABLES } as Record<string, unknown>,
+    byValue: true,
     southCreates: 32,
+  },
+  // Providers by reference already: nothing to migrate, and the envelope changes nothing recorded.
+  // (Its hippo-south join is the same as on any stack of this release: not run again.)
+  {
+    commit: BEFORE_ENVELOPE,
+    extra: { 'pg-federation:tables': TABLES } as Record<string, unknown>,
+    byValue: false,
+    southCreates: undefined,
   },
 ]) {
   const PREVIOUS_RELEASE = release.commit;
@@ -119,17 +131,23 @@ for (const release of [
       for (const n of ['hippo-east', 'hippo-central', 'hippo-west']) await query(set.get(n), SEED_INSERT);
     });
 
-    it("this release previews only what it adds (each server's WAL budget; each subscription's failover slot and synchronous_commit, in place; every dynamic resource's provider by reference), and its up re-copies nothing", async function () {
-      // Every dynamic resource of the old state carries its provider serialized by value: each one
-      // updates once, in place, to carry a reference instead (components/providers/reference.ts).
+    it(`this release previews only what it adds (${release.byValue ? "each server's WAL budget; each subscription's failover slot and synchronous_commit, in place; every dynamic resource's provider by reference" : 'nothing'}), and its up re-copies nothing`, async function () {
+      // Every dynamic resource of an old state (before 2026-12-02) carries its provider serialized by
+      // value: each one updates once, in place, to carry a reference instead (reference.ts).
       const dynamicOf = async () =>
         (
           JSON.parse(await e.exportText()) as {
-            deployment: { resources: Array<{ type: string; outputs?: { __provider?: string } }> };
+            deployment: {
+              resources: Array<{
+                type: string;
+                inputs?: Record<string, unknown>;
+                outputs?: { __provider?: string };
+              }>;
+            };
           }
         ).deployment.resources.filter((r) => r.type.startsWith('pulumi-nodejs:dynamic'));
       const byValue = await dynamicOf();
-      assert.ok(byValue.every((r) => !isProviderReference(r.outputs?.__provider)));
+      assert.ok(byValue.every((r) => isProviderReference(r.outputs?.__provider) !== release.byValue));
       await e.useProgram();
       const identities = async () =>
         Promise.all(
@@ -142,17 +160,25 @@ for (const release of [
       const before = await identities();
       // The 3 creates: each server's WAL budget (SlotLimits). The updates: every dynamic resource,
       // the 6 subscriptions among them (failover slot, synchronous_commit) changing for real.
-      const expected = { create: 3, update: byValue.length };
+      const expected = release.byValue ? { create: 3, update: byValue.length } : {};
       const preview = await e.stack.preview();
       assert.deepEqual(changes(preview.changeSummary), expected, JSON.stringify(preview.changeSummary));
       const up = await e.stack.up();
       assert.deepEqual(changes(up.summary.resourceChanges), expected);
       assert.deepEqual(changes((await e.stack.preview()).changeSummary), {});
       const migrated = await dynamicOf();
-      assert.equal(migrated.length, byValue.length + 3);
+      assert.equal(migrated.length, byValue.length + (release.byValue ? 3 : 0));
+      const encrypted = (v: unknown) => typeof v === 'object' && v !== null && 'ciphertext' in v;
       for (const r of migrated) {
         assert.ok(isProviderReference(r.outputs?.__provider), `${r.type}: provider by reference`);
         assert.ok((r.outputs?.__provider?.length ?? 0) <= 4096);
+        // The inputs as check records them: flat, each connection's password encrypted.
+        assert.equal(r.inputs?.[PLAIN_KEY], undefined, `${r.type}: no envelope recorded`);
+        const connection = r.inputs?.connection as Record<string, unknown> | undefined;
+        assert.ok(
+          encrypted(connection) || encrypted(connection?.password),
+          `${r.type}: its password encrypted`,
+        );
       }
       assert.deepEqual(
         await identities(),
@@ -178,16 +204,19 @@ for (const release of [
       assert.deepEqual(triggers(':Subscription'), Array(6).fill('1:1'));
     });
 
-    it('hippo-south then joins by config: only creates, and 100 rows everywhere', async function () {
-      await e.editConfig(members(['hippo-east', 'hippo-central', 'hippo-west', 'hippo-south']));
-      assert.deepEqual(changes((await e.stack.preview()).changeSummary), { create: release.southCreates });
-      await e.stack.up();
-      await query(set.get('hippo-south'), SEED_INSERT);
-      const count = async (s: TestServer) =>
-        Number((await query<{ n: string }>(s, 'SELECT count(*) AS n FROM hippos'))[0]?.n);
-      await waitFor('100 rows on every member', async () =>
-        (await Promise.all([...set.servers.values()].map(count))).every((n) => n === 100),
-      );
-    });
+    const southCreates = release.southCreates;
+    if (southCreates !== undefined) {
+      it('hippo-south then joins by config: only creates, and 100 rows everywhere', async function () {
+        await e.editConfig(members(['hippo-east', 'hippo-central', 'hippo-west', 'hippo-south']));
+        assert.deepEqual(changes((await e.stack.preview()).changeSummary), { create: southCreates });
+        await e.stack.up();
+        await query(set.get('hippo-south'), SEED_INSERT);
+        const count = async (s: TestServer) =>
+          Number((await query<{ n: string }>(s, 'SELECT count(*) AS n FROM hippos'))[0]?.n);
+        await waitFor('100 rows on every member', async () =>
+          (await Promise.all([...set.servers.values()].map(count))).every((n) => n === 100),
+        );
+      });
+    }
   });
 }

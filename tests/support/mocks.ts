@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
+import { openEnvelope } from '../../components/providers/envelope';
 
 export interface Registered {
   type: string;
@@ -78,6 +79,8 @@ export function installMocks(stack = 'dev'): Registered[] {
   pulumi.runtime.setMocks(
     {
       newResource(args) {
+        // What the engine records: a dynamic resource's inputs as its provider's check returns them.
+        const raw = openEnvelope(args.inputs as Record<string, unknown>);
         const id = args.id !== undefined && args.id !== '' ? args.id : `${args.name}-id`;
         const extra = pending.get(`${args.type}::${args.name}`);
         registered.push({
@@ -85,14 +88,14 @@ export function installMocks(stack = 'dev'): Registered[] {
           name: args.name,
           urn: '',
           parent: extra?.parent ?? '',
-          inputs: unwrap(args.inputs) as Record<string, unknown>,
-          secretInputs: Object.entries(args.inputs as Record<string, unknown>)
+          inputs: unwrap(raw) as Record<string, unknown>,
+          secretInputs: Object.entries(raw)
             .filter(([, v]) => isSecretValue(v))
             .map(([k]) => k),
           dependencies: extra?.dependencies ?? [],
           custom: args.custom ?? true,
         });
-        return { id, state: mockState({ ...args, inputs: unwrap(args.inputs) as Record<string, unknown> }) };
+        return { id, state: mockState({ ...args, inputs: unwrap(raw) as Record<string, unknown> }) };
       },
       call(args) {
         return args.inputs;

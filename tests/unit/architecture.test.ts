@@ -22,7 +22,7 @@ export const LAYERS: Array<{ name: string; patterns: RegExp[] }> = [
     name: 'provider support',
     patterns: [
       /^components\/providers\/sql\//,
-      /^components\/providers\/(connection|inputs|promiseStacks|reference|resource)\.ts$/,
+      /^components\/providers\/(connection|envelope|inputs|promiseStacks|reference|resource)\.ts$/,
     ],
   },
   {

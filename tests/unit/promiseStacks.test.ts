@@ -4,6 +4,7 @@
  * error's stack is still mapped to the TypeScript source.
  */
 import { strict as assert } from 'node:assert';
+import * as pulumi from '@pulumi/pulumi';
 import { mapPromiseStacksAgain, skipMappingPromiseStacks } from '../../components/providers/promiseStacks';
 
 // The SDK's own function (internal: not in its type declarations).
@@ -16,6 +17,17 @@ function sdkStack(): string {
   const p = Promise.resolve(1);
   void debuggablePromise(p, 'test');
   return (p as unknown as { _debugStackTrace: string })._debugStackTrace;
+}
+
+interface Position {
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+/** The positions the SDK reads for a resource's source position (private in its declarations). */
+function resourceCallsites(): Position[] {
+  return (pulumi.Resource as unknown as { callsites(): Position[] }).callsites();
 }
 
 function ownStack(): string {
@@ -60,6 +72,38 @@ describe('the SDK promise stacks', function () {
     mapPromiseStacksAgain();
     assert.equal(Error.prepareStackTrace, installed);
     assert.ok(sdkStack().split('\n').length > 3);
+  });
+
+  it('gives the SDK the same source positions, mapped to the TypeScript, formatting each frame once', function () {
+    // The formatter the wrapper wraps, counting the frames it is given.
+    let frames = 0;
+    const counting = (error: Error, stack: NodeJS.CallSite[]): unknown => {
+      frames += stack.length;
+      return installed?.(error, stack);
+    };
+    Error.prepareStackTrace = counting;
+    const seen: Position[][] = [];
+    const formatted: number[] = [];
+    try {
+      for (const wrapped of [false, true, true]) {
+        if (wrapped) skipMappingPromiseStacks();
+        frames = 0;
+        seen.push(resourceCallsites()); // one line: the same stack each time
+        formatted.push(frames);
+      }
+    } finally {
+      mapPromiseStacksAgain();
+      Error.prepareStackTrace = installed;
+    }
+    const [plain, first, again] = seen;
+    // Frames formatted: all at once; then each alone (fewer if other suites' stacks shared some); then none.
+    assert.equal(formatted[0], plain?.length);
+    assert.ok((formatted[1] ?? 0) <= (plain?.length ?? 0));
+    assert.equal(formatted[2], 0, 'the second time, every frame from the memo');
+    assert.ok((plain?.length ?? 0) > 5, 'a deep stack');
+    assert.match(String(plain?.[1]?.file), /promiseStacks\.test\.ts$/, 'mapped to this TypeScript file');
+    assert.deepEqual(first, plain, 'the same file, line and column for every frame');
+    assert.deepEqual(again, plain, 'and from the memo');
   });
 
   it('with PULUMI_DEBUG_PROMISE_LEAKS set (when the SDK prints those stacks) wraps nothing', function () {

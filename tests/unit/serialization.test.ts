@@ -14,13 +14,17 @@ import {
   providerReference,
   registryRequest,
 } from '../../components/providers/reference';
+import { PLAIN_KEY } from '../../components/providers/envelope';
 import { providers } from '../../components/providers/registry';
 import { installMocks, registered } from '../support/mocks';
 import { must } from '../support/must';
 import { TEST_PASSWORD } from '../support/secrets';
 
 interface Loaded {
-  check(olds: unknown, news: unknown): Promise<{ failures: Array<{ property: string }> }>;
+  check(
+    olds: unknown,
+    news: unknown,
+  ): Promise<{ inputs: Record<string, unknown>; failures: Array<{ property: string }> }>;
   diff(id: string, olds: unknown, news: unknown): Promise<{ changes: boolean; replaces: string[] }>;
   read(id: string, props: unknown): Promise<unknown>;
   update(id: string, olds: unknown, news: unknown): Promise<{ outs: Record<string, unknown> }>;
@@ -93,6 +97,10 @@ describe('dynamic provider serialization', function () {
     const { handler } = load('partition');
     const inputs = PARTITION;
     assert.deepEqual((await handler.check({}, inputs)).failures, []);
+    // As the program sends them: the plain inputs in their envelope, opened by check.
+    const { connection, ...plain } = inputs;
+    const sent = await handler.check({}, { [PLAIN_KEY]: plain, connection });
+    assert.deepEqual([sent.failures, sent.inputs], [[], inputs]);
     const bad = await handler.check({}, { ...inputs, partition: 'Robert"); DROP TABLE', onDelete: 'shred' });
     assert.deepEqual(bad.failures.map((f) => f.property).sort(), ['onDelete', 'partition']);
     assert.deepEqual(await handler.diff('id', inputs, inputs), {
