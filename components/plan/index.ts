@@ -149,6 +149,22 @@ export function failoverEligible(subscriber: MemberConfig, publisher: MemberConf
   return true; // decided where it runs, by both servers' majors
 }
 
+/**
+ * Whether `a` comes before `b` in the members' list. A member's subscription to one listed before it
+ * waits for that member's subscription to it. That subscription makes logical slots on this member's
+ * server (its own, and its table sync's), and PostgreSQL makes a logical slot only once every
+ * transaction open on that server when it began has ended, which it learns from the next snapshot
+ * of running transactions in the WAL (written every 15 s: LOG_SNAPSHOT_INTERVAL_MS in bgwriter.c;
+ * snapbuild.c). For a member that joins last, its own subscriptions' initial copies are such
+ * transactions, one per peer and as long as the peer's rows take to copy: its peers' subscriptions
+ * to it waited for the longest of them and up to 15 s more (1.9 and 2.4 s in two runs of the
+ * 1M-row bench). In this order its peers subscribe to it (a copy of its partition, empty when it
+ * joins) before its copies begin.
+ */
+function listedBefore(cfg: FederationConfig, a: MemberConfig, b: MemberConfig): boolean {
+  return cfg.members.indexOf(a) < cfg.members.indexOf(b);
+}
+
 function subscriptionRecord(
   cfg: FederationConfig,
   subscriber: MemberConfig,
@@ -164,6 +180,9 @@ function subscriptionRecord(
       ...cfg.tables.map((t) => resourceNames.partition(subscriber.name, t.name, publisher.name)),
       resourceNames.publication(publisher.name),
       ...cfg.tables.map((t) => resourceNames.grant(publisher.name, t.name)),
+      ...(listedBefore(cfg, publisher, subscriber)
+        ? [resourceNames.subscription(publisher.name, subscriber.name)]
+        : []),
     ],
     // Either end on a new server: a new subscription (its slot name is taken until the old one goes).
     replacementTrigger: `${subscriber.serverGeneration}:${publisher.serverGeneration}`,

@@ -164,15 +164,20 @@ export class PlanDriver {
       }
     }
     await createPartitions(landings);
-    await Promise.all(
-      p.subscriptions
-        .filter((s) => !this.subscriptions.has(s.resourceName))
-        .map(async (s) => {
+    // All at once, but after the subscriptions each one depends on, as the engine orders them.
+    const made = new Map<string, Promise<void>>();
+    for (const s of p.subscriptions.filter((x) => !this.subscriptions.has(x.resourceName))) {
+      const before = s.dependsOn.flatMap((name) => made.get(name) ?? []);
+      made.set(
+        s.resourceName,
+        Promise.all(before).then(async () => {
           const inputs = subscriptionInputs(s, live);
           await subscriptionProvider.create(inputs);
           this.subscriptions.set(s.resourceName, inputs);
         }),
-    );
+      );
+    }
+    await Promise.all(made.values());
 
     // What is gone from the config, in reverse dependency order.
     const keepSubs = new Set(p.subscriptions.map((s) => s.resourceName));

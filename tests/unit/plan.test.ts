@@ -107,4 +107,24 @@ describe('the plan', function () {
     assert.match(memberPlan(p, 'hippo-east').nodeNameFunction.inputs.body, /kdapi_setof_kv\('labels'\)/);
     assert.equal(memberPlan(p, 'vm').nodeNameFunction.inputs.body, "SELECT 'vm'::text;");
   });
+
+  it("makes a member's subscriptions to the members listed before it wait for theirs to it, so a member that joins copies after its peers subscribe", function () {
+    const names = [...members.map((m) => m.name), 'hippo-south'];
+    const p = plan(
+      parseFederationConfig({ members: [...members, { name: 'hippo-south', kind: 'external', host: 's' }] }),
+    );
+    const subscriptionOf = new Map(p.subscriptions.map((s) => [s.resourceName, s]));
+    const reverse = (subscriber: string, publisher: string) => `${publisher}-sub-${subscriber}`;
+    for (const s of p.subscriptions) {
+      const { subscriber, publisher } = s.inputs;
+      const onSubscriptions = s.dependsOn.filter((d) => subscriptionOf.has(d));
+      const later = names.indexOf(subscriber) > names.indexOf(publisher);
+      assert.deepEqual(onSubscriptions, later ? [reverse(subscriber, publisher)] : [], s.resourceName);
+    }
+    // The joining member's three copies wait for the three subscriptions to it; declared first.
+    const order = p.subscriptions.map((s) => s.resourceName);
+    for (const peer of names.slice(0, 3)) {
+      assert.ok(order.indexOf(`${peer}-sub-hippo-south`) < order.indexOf(`hippo-south-sub-${peer}`));
+    }
+  });
 });
