@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { memberPlan, plan } from '../components/plan';
+import { type MemberPlan, memberPlan, plan } from '../components/plan';
 import { clientConfig } from '../components/providers/connection';
-import { parseFederationConfig } from '../components/stackConfig';
+import { configFor } from '../scripts/embedded/driver';
 import { postgresqlResources } from '../scripts/embedded/postgresqlResources';
 import type { TestServer } from '../scripts/embedded/serverSet';
 import { median, timed } from './stats';
@@ -24,18 +24,18 @@ export interface WritePathResult {
   singleRowAfter50kMs: number;
 }
 
+/** hippo-east's plan in `schema`: the member whose SQL the write path runs (its peers only named). */
+function writePathMember(schema: string): MemberPlan {
+  // As every engine-less test configures members: each on a server of its own (none is reached).
+  const peers = ['hippo-east', 'hippo-central', 'hippo-west'].map((name, i) => ({ name, port: 5432 + i }));
+  return memberPlan(plan({ ...configFor(peers), schema }), 'hippo-east');
+}
+
 async function setup(client: Client): Promise<void> {
   await client.query(`CREATE SCHEMA plain; CREATE TABLE plain.hippos (
       id uuid DEFAULT gen_random_uuid() PRIMARY KEY, node_name text, value datemultirange, created_at timestamptz)`);
-  const cfg = parseFederationConfig({
-    members: ['hippo-east', 'hippo-central', 'hippo-west'].map((name) => ({
-      name,
-      kind: 'external',
-      host: 'x',
-    })),
-  });
   const schema = 'federated';
-  const mp = memberPlan(plan({ ...cfg, schema }), 'hippo-east');
+  const mp = writePathMember(schema);
   await client.query(`CREATE SCHEMA ${schema}`);
   await client.query(postgresqlResources.function(mp.nodeNameFunction.inputs));
   for (const t of mp.tables) await client.query(t.inputs.sql);
