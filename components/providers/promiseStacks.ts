@@ -10,8 +10,9 @@
  * `skipMappingPromiseStacks` wraps the installed `prepareStackTrace` once: a stack made by the SDK's
  * `debuggablePromise` keeps only its first frame, unmapped (formatting all ten frames, even unmapped,
  * was still about 7% of the profile), and every other error goes to the installed formatter as
- * before. With PULUMI_DEBUG_PROMISE_LEAKS set, when those stacks are printed, nothing is wrapped. A formatter installed later replaces the wrapper, which is
- * only a cost, never a change in what an error says.
+ * before. With PULUMI_DEBUG_PROMISE_LEAKS set, when those stacks are printed, nothing is wrapped.
+ * A formatter installed later replaces the wrapper, which is only a cost, never a change in what an
+ * error says.
  *
  * The wrapper also serves the stack the SDK reads once per resource for its source position
  * (`Resource.callsites` in `@pulumi/pulumi/resource.js`: every frame, mapped, parsed for file, line

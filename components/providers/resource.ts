@@ -38,7 +38,7 @@ function secretFields(value: unknown): unknown {
 }
 
 /** Whether a value is, or holds anywhere inside it, an output or a promise (then it is not plain). */
-export function holdsOutput(value: unknown): boolean {
+function holdsOutput(value: unknown): boolean {
   if (pulumi.Output.isInstance(value) || value instanceof Promise) return true;
   if (Array.isArray(value)) return value.some(holdsOutput);
   if (typeof value === 'object' && value !== null) return Object.values(value).some(holdsOutput);
@@ -93,8 +93,8 @@ export abstract class FederationResource extends pulumi.CustomResource {
   ) {
     const props = registeredProps(provider, args, secretKeys);
     // The SDK's promises take the stack where they were made (the Federation leaves them unmapped,
-    // promiseStacks.ts): one frame is captured while the resource registers; its source position is unaffected (the SDK takes it with a
-    // limit of its own).
+    // promiseStacks.ts): one frame is captured while the resource registers; its source position is
+    // unaffected (the SDK takes it with a limit of its own).
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 1;
     try {
